@@ -1,0 +1,107 @@
+# preforkd — see README.md. `make run` serves, `make test` tests.
+# Everything builds into $(BUILD); the sanitizer pass uses BUILD=build/asan SAN=1.
+
+BUILD   ?= build
+SAN     ?=
+CC      ?= cc
+PREFIX  ?= /usr/local
+DESTDIR ?=
+PYTHON  ?= /usr/bin/python3
+
+PKGS     = libbsd
+CPPFLAGS = -D_GNU_SOURCE -I. $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=c11 -Wall -Wextra -Werror -Wshadow -Wno-missing-field-initializers -MMD -MP
+LDLIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lrt
+ifeq ($(SAN),1)
+CFLAGS  += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+endif
+
+IPC_SRC    = $(wildcard ipc/*.c)
+SERVER_SRC = $(wildcard server/*.c)
+SUP_SRC    = $(filter-out supervisor/main.c supervisor/preforkctl.c,$(wildcard supervisor/*.c))
+UNIT_SRC   = $(wildcard tests/unit/*.c)
+
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+LIB_OBJ = $(call obj,$(IPC_SRC) $(SERVER_SRC) $(SUP_SRC))
+
+.PHONY: all run test unit integration check-asan test-asan deps deps-test bench chaos fuzz fuzz-short install clean
+
+all: $(BUILD)/preforkd $(BUILD)/preforkctl
+
+deps:
+	@scripts/install-deps build
+deps-test:
+	@scripts/install-deps test
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/preforkd: $(call obj,supervisor/main.c) $(LIB_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/preforkctl: $(call obj,supervisor/preforkctl.c) $(LIB_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/unit-tests: $(call obj,$(UNIT_SRC)) $(LIB_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs criterion 2>/dev/null || echo -lcriterion)
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	$(BUILD)/preforkd $(ARGS)
+
+# Unit tests, then integration tests, then the same again under ASan+UBSan.
+test: deps-test
+	@$(MAKE) --no-print-directory unit integration
+	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 unit integration
+	@$(MAKE) --no-print-directory fuzz-short
+
+unit: $(BUILD)/unit-tests
+	$(BUILD)/unit-tests --jobs 2
+
+integration: all
+	PREFORKD_BUILD=$(abspath $(BUILD)) $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration
+
+FUZZ_SRC = $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN = $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRC))
+FUZZ_LIB = $(filter-out supervisor/%,$(IPC_SRC) $(SERVER_SRC)) supervisor/config.c
+FUZZ_SECS ?= 60
+
+build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB)
+	@mkdir -p $(dir $@)
+	clang $(CPPFLAGS) -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -o $@ $^ $(LDLIBS)
+
+fuzz: deps-test $(FUZZ_BIN)
+	@for f in $(FUZZ_BIN); do n=$$(basename $$f); mkdir -p build/fuzz/corpus-$$n; \
+	  echo "fuzz: $$n for $(FUZZ_SECS)s"; \
+	  $$f -max_total_time=$(FUZZ_SECS) -print_final_stats=0 build/fuzz/corpus-$$n tests/fuzz/corpus/$$n \
+	    > build/fuzz/$$n.log 2>&1 || { tail -40 build/fuzz/$$n.log; exit 1; }; done; echo "fuzz: no crash"
+
+fuzz-short:
+	@$(MAKE) --no-print-directory fuzz FUZZ_SECS=10
+
+bench: deps
+	@scripts/install-deps bench
+	@$(MAKE) --no-print-directory all
+	scripts/bench
+
+chaos: deps-test
+	@$(MAKE) --no-print-directory all
+	scripts/chaos
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin $(DESTDIR)/etc/init.d \
+	  $(DESTDIR)/etc/logrotate.d $(DESTDIR)/lib/systemd/system $(DESTDIR)$(PREFIX)/share/doc/preforkd
+	install -m 0755 $(BUILD)/preforkd $(DESTDIR)$(PREFIX)/sbin/preforkd
+	install -m 0755 $(BUILD)/preforkctl $(DESTDIR)$(PREFIX)/bin/preforkctl
+	install -m 0755 scripts/preforkd.init $(DESTDIR)/etc/init.d/preforkd
+	install -m 0644 scripts/preforkd.service $(DESTDIR)/lib/systemd/system/preforkd.service
+	install -m 0644 scripts/preforkd.logrotate $(DESTDIR)/etc/logrotate.d/preforkd
+	install -m 0644 scripts/preforkd.conf.example $(DESTDIR)$(PREFIX)/share/doc/preforkd/preforkd.conf.example
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,28 @@
+/*
+ * The channel: one SOCK_SEQPACKET socketpair per worker, the duplex Pipe of
+ * multiprocessing. Commands go down, READY/HEARTBEAT (and the final STATS)
+ * come up. Each message is one packet, so framing is free.
+ */
+#ifndef PREFORKD_CHANNEL_H
+#define PREFORKD_CHANNEL_H
+
+#include "msg.h"
+
+enum channel_result {
+	CHANNEL_MSG,   /* *out holds a valid message */
+	CHANNEL_AGAIN, /* nothing to read now */
+	CHANNEL_EOF,   /* the peer closed: it is gone */
+	CHANNEL_BAD,   /* a malformed packet was read and dropped; *why says why */
+	CHANNEL_ERROR, /* read failed; errno set */
+};
+
+/* fds[0] is the supervisor's end, fds[1] the worker's; both non-blocking and
+ * close-on-exec. Returns 0, or -1 with errno. */
+int channel_pair(int fds[2]);
+/* Encodes and sends one message. Returns 0, or -1 with errno (EAGAIN when the
+ * socket buffer is full). */
+int channel_send(int fd, struct msg *m, enum msg_type type);
+/* Reads one packet. why may be NULL. */
+enum channel_result channel_recv(int fd, struct msg *out, enum msg_result *why);
+
+#endif

@@ -1,0 +1,30 @@
+/*
+ * POSIX message queues: the stats queue (workers -> supervisor) and the
+ * control queue (preforkctl -> supervisor). Names are
+ * "/preforkd.<supervisor pid>.stats" and ".ctl".
+ */
+#ifndef PREFORKD_MQUEUE_H
+#define PREFORKD_MQUEUE_H
+
+#include <mqueue.h>
+#include <stddef.h>
+#include <sys/types.h>
+#include "msg.h"
+
+/* Writes "/preforkd.<pid>.<suffix>". Returns 0, or -1 if it does not fit. */
+int mqueue_name(char *buf, size_t len, pid_t pid, const char *suffix);
+/* Creates exclusively, for non-blocking receive, with room for maxmsg
+ * messages of MSG_MAX_SIZE (maxmsg is clamped to /proc/sys/fs/mqueue/msg_max).
+ * Returns the descriptor or (mqd_t)-1 with errno. */
+mqd_t mqueue_create(const char *name, long maxmsg, mode_t mode);
+/* Opens an existing queue for non-blocking send. */
+mqd_t mqueue_open_send(const char *name);
+/* Encodes and sends without blocking: 0, or -1 with errno (EAGAIN if full). */
+int mqueue_send(mqd_t q, struct msg *m, enum msg_type type);
+/* Receives one message without blocking; the results mean what they mean for
+ * channel_recv (there is no EOF on a queue). */
+int mqueue_recv(mqd_t q, struct msg *out, enum msg_result *why);
+/* The kernel's per-queue message limit (msg_max), 10 if unreadable. */
+long mqueue_msg_max(void);
+
+#endif

@@ -1,0 +1,123 @@
+/*
+ * The wire format of everything that crosses a process boundary: the
+ * supervisor<->worker channel, the stats queue and the control queue.
+ *
+ * Every message is a fixed header followed by one fixed payload whose size
+ * is determined by the type. No pointers: a message is valid the moment
+ * msg_decode() has checked version, type and exact size. The supervisor
+ * decodes input from other processes and must survive anything, so decoding
+ * never aborts; it returns a reason.
+ */
+#ifndef PREFORKD_MSG_H
+#define PREFORKD_MSG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define MSG_VERSION 1
+
+enum msg_type {
+	/* down the channel, supervisor -> worker */
+	MSG_STOP_GRACEFUL = 1,
+	MSG_STOP_NOW = 2,
+	MSG_REOPEN_LOGS = 3,
+	/* up the channel, worker -> supervisor */
+	MSG_READY = 10,
+	MSG_HEARTBEAT = 11,
+	/* stats queue (and the final report, also sent up the channel) */
+	MSG_STATS = 20,
+	/* control queue, preforkctl -> supervisor */
+	MSG_CONTROL = 30,
+};
+
+struct msg_header {
+	uint16_t version;
+	uint16_t type;
+	uint32_t length; /* payload bytes after the header */
+	int32_t pid;     /* sender */
+	uint32_t reserved;
+};
+
+struct msg_stop_graceful {
+	uint32_t deadline_ms; /* from receipt; then the worker drops what is left */
+	uint32_t reserved;
+};
+
+struct msg_ready {
+	uint32_t slot;
+	uint32_t generation;
+};
+
+struct msg_heartbeat {
+	uint64_t mono_ms;
+	uint32_t connections_active;
+	uint32_t reserved;
+};
+
+/* Cumulative since the worker started, so a lost or late report loses nothing. */
+struct stats_counters {
+	uint64_t connections_accepted;
+	uint64_t connections_active;
+	uint64_t requests;
+	uint64_t responses[5]; /* 1xx .. 5xx */
+	uint64_t bytes_in;
+	uint64_t bytes_out;
+};
+
+struct msg_stats {
+	uint32_t slot;
+	uint32_t generation;
+	int32_t pid;
+	uint32_t final; /* 1 on the report sent while exiting gracefully */
+	struct stats_counters c;
+};
+
+enum control_cmd {
+	CTL_SCALE_ABS = 1, /* arg = new count */
+	CTL_SCALE_REL = 2, /* arg = +N / -N */
+	CTL_RELOAD = 3,
+	CTL_STOP = 4,      /* graceful */
+	CTL_QUIT = 5,      /* fast */
+	CTL_REOPEN = 6,
+};
+
+struct msg_control {
+	uint32_t command;
+	int32_t arg;
+};
+
+struct msg {
+	struct msg_header h;
+	union {
+		struct msg_stop_graceful stop;
+		struct msg_ready ready;
+		struct msg_heartbeat heartbeat;
+		struct msg_stats stats;
+		struct msg_control control;
+	} u;
+};
+
+/* Largest encoded message; queues and receive buffers use this size. */
+#define MSG_MAX_SIZE ((size_t)sizeof(struct msg))
+
+enum msg_result {
+	MSG_OK = 0,
+	MSG_ERR_SHORT,       /* fewer bytes than a header */
+	MSG_ERR_VERSION,     /* unknown protocol version */
+	MSG_ERR_TYPE,        /* unknown type */
+	MSG_ERR_SIZE,        /* length field or byte count wrong for the type */
+	MSG_ERR_VALUE,       /* a field out of range (e.g. unknown control command) */
+};
+
+/* Fills the header for type (version, length, pid = getpid()) and returns the
+ * number of bytes to send from m; the payload must already be set in m->u. */
+size_t msg_encode(struct msg *m, enum msg_type type);
+/* Validates buf[0..len) and copies it into *out. Returns MSG_OK or a reason. */
+enum msg_result msg_decode(const void *buf, size_t len, struct msg *out);
+/* Payload size for a type, or 0 if unknown. */
+size_t msg_payload_size(unsigned type);
+const char *msg_type_name(unsigned type);
+const char *msg_result_name(enum msg_result r);
+const char *control_cmd_name(unsigned cmd);
+
+#endif

@@ -1,0 +1,87 @@
+/*
+ * Zero-allocation HTTP/1.x request-head parser (RFC 9112), in the manner of
+ * picohttpparser: results are pointer+length pairs into the caller's buffer.
+ */
+#ifndef PREFORKD_HTTP_PARSE_H
+#define PREFORKD_HTTP_PARSE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define HTTP_MAX_HEADERS 64
+
+struct http_str {
+	const char *p;
+	size_t len;
+};
+
+enum http_method {
+	HTTP_M_UNKNOWN = 0, /* a valid token we do not implement: 501 */
+	HTTP_M_GET,
+	HTTP_M_HEAD,
+	HTTP_M_POST,
+	HTTP_M_PUT,
+	HTTP_M_DELETE,
+	HTTP_M_OPTIONS,
+	HTTP_M_TRACE,
+	HTTP_M_CONNECT,
+	HTTP_M_PATCH,
+};
+
+struct http_header {
+	struct http_str name;
+	struct http_str value; /* leading/trailing whitespace trimmed */
+};
+
+struct http_request {
+	enum http_method method;
+	struct http_str method_str;
+	struct http_str target;  /* request-target as sent */
+	struct http_str path;    /* origin-form path, raw (not decoded); "*" for asterisk-form */
+	struct http_str query;   /* after '?', without it; len 0 if none */
+	int version_minor;       /* HTTP/1.<minor>, 0 or 1 */
+	int nheaders;
+	struct http_header headers[HTTP_MAX_HEADERS];
+
+	/* Interpreted fields (all point into the buffer; len 0 when absent). */
+	struct http_str host;
+	int64_t content_length;  /* -1 when absent */
+	int chunked;             /* Transfer-Encoding: chunked (and only that) */
+	int keep_alive;          /* per version and Connection */
+	int expect_continue;
+	struct http_str if_none_match;
+	struct http_str if_modified_since;
+	struct http_str range;
+	struct http_str if_range;
+	struct http_str user_agent;
+	struct http_str referer;
+};
+
+/*
+ * Parses one request head from buf[0..len).
+ * Returns the head's length in bytes (> 0) when complete, 0 when more bytes
+ * are needed, or -1 on error with *status set to the response to send
+ * (400, 414 request-target too long, 431 head too large, 501 unsupported
+ * transfer coding, 505 version). max_head bounds the head: once len reaches
+ * it without a complete head the result is -1 (414 while still in the
+ * request line, else 431). *last_len carries the bytes already scanned
+ * between calls (start it at 0) so a slow client costs O(n) overall.
+ */
+int http_parse_request(const char *buf, size_t len, size_t max_head,
+    size_t *last_len, struct http_request *req, int *status);
+
+/* Case-insensitive header lookup; NULL if absent. */
+const struct http_header *http_find_header(const struct http_request *req, const char *name);
+
+/* Decoder for a chunked request body that is read and discarded. */
+struct http_chunked {
+	int state;          /* private: zero-fill before the first call */
+	uint64_t remaining; /* private */
+	int done;           /* set once the last chunk and trailers are consumed */
+};
+
+/* Consumes body bytes from buf[0..len). Returns bytes consumed (stops at the
+ * end of the body), or -1 on malformed input. */
+long http_chunked_consume(struct http_chunked *st, const char *buf, size_t len);
+
+#endif

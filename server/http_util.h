@@ -1,0 +1,62 @@
+/*
+ * Pure HTTP helpers: dates, MIME types, ETags, conditionals, byte ranges.
+ * No I/O and no allocation, so each is unit-testable on its own.
+ */
+#ifndef PREFORKD_HTTP_UTIL_H
+#define PREFORKD_HTTP_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "server/http_parse.h"
+
+#define HTTP_DATE_LEN 29 /* "Sun, 06 Nov 1994 08:49:37 GMT" */
+
+/* Writes IMF-fixdate and a NUL into buf (>= 30 bytes). Returns 29. */
+size_t http_date_format(time_t t, char *buf);
+/* Parses IMF-fixdate, RFC 850 and asctime forms. Returns 0 or -1. */
+int http_date_parse(const char *s, size_t len, time_t *out);
+
+/* Content-Type for a path by its extension (case-insensitive); text types
+ * carry "; charset=utf-8". Unknown: "application/octet-stream". */
+const char *mime_type(const char *path, size_t len);
+
+/* Strong validator from inode, size and mtime (ns), quoted:
+ * "\"<mtime hex>-<size hex>-<ino hex>\"". Returns its length, buf >= 64. */
+size_t etag_make(const struct stat *st, char *buf, size_t len);
+
+enum cond_result {
+	COND_PROCEED,           /* serve normally */
+	COND_NOT_MODIFIED,      /* 304 */
+};
+
+/* RFC 9110 §13.2.2 for GET/HEAD: If-None-Match (weak comparison, "*"),
+ * then If-Modified-Since only when If-None-Match is absent. */
+enum cond_result cond_evaluate(const struct http_request *req, const char *etag,
+    size_t etag_len, time_t mtime);
+/* If-Range: true when absent, or when it matches the ETag (strong) or
+ * equals the Last-Modified date exactly. */
+int cond_if_range_ok(const struct http_request *req, const char *etag,
+    size_t etag_len, time_t mtime);
+
+#define RANGE_MAX 16
+
+struct byte_range {
+	uint64_t first;
+	uint64_t last; /* inclusive */
+};
+
+enum range_result {
+	RANGE_NONE,          /* no header, or one we ignore (bad syntax, other unit): 200 */
+	RANGE_OK,            /* *n ranges in out, sorted and coalesced */
+	RANGE_UNSATISFIABLE, /* 416 */
+};
+
+/* Parses "bytes=..." against a representation of size bytes. More than
+ * RANGE_MAX ranges after coalescing is treated as RANGE_NONE. */
+enum range_result range_parse(const char *s, size_t len, uint64_t size,
+    struct byte_range *out, int *n);
+
+#endif

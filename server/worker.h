@@ -1,0 +1,47 @@
+/*
+ * The worker's entry point. The supervisor forks, drops privileges, fills a
+ * worker_params from its config and calls worker_main(); server/ never sees
+ * the supervisor's config struct, which keeps the layering of DESIGN §2.
+ */
+#ifndef PREFORKD_WORKER_H
+#define PREFORKD_WORKER_H
+
+#include <limits.h>
+#include <mqueue.h>
+
+#define WORKER_MAX_LISTEN 16
+
+/* Exit statuses with a meaning for the supervisor. */
+#define WORKER_EXIT_OK 0        /* graceful: retired, recycled or stopped */
+#define WORKER_EXIT_FATAL 2     /* could not initialise: back off */
+
+struct worker_params {
+	int slot;
+	unsigned generation;
+	int listen_fds[WORKER_MAX_LISTEN];
+	int nlisten;
+	int channel_fd;      /* worker's end of the channel */
+	mqd_t stats_mq;      /* opened for non-blocking send, or (mqd_t)-1 */
+
+	char root[PATH_MAX];
+	char index[256];     /* "" = no index file */
+	int autoindex;
+	int dotfiles_allow;  /* 0: deny dotfiles except /.well-known/ */
+	char access_log[PATH_MAX]; /* "off", "-" (stdout) or a path */
+
+	int keepalive_timeout_ms;
+	int keepalive_requests;  /* 0 = unlimited */
+	int header_timeout_ms;
+	int send_timeout_ms;
+	int max_connections;
+	long max_requests;       /* 0 = never recycle; jitter already applied */
+
+	int heartbeat_interval_ms;
+	int stats_interval_ms;
+};
+
+/* Runs the worker until it is told to stop, its supervisor goes away or it
+ * has served max_requests. Returns the process exit status. */
+int worker_main(const struct worker_params *p);
+
+#endif

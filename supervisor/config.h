@@ -1,0 +1,74 @@
+/*
+ * Configuration: defaults, the "key = value" file, --key=value flags and
+ * validation (DESIGN §3). Pure: it reads files and resolves addresses but
+ * starts nothing, so -t, reload and the unit tests share one code path.
+ * Errors are written to err as "FILE:LINE: message" (or "--key: message").
+ */
+#ifndef PREFORKD_CONFIG_H
+#define PREFORKD_CONFIG_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/socket.h>
+
+#define CONFIG_MAX_LISTEN 16
+#define CONFIG_ERR_LEN 512
+
+struct config_listen {
+	char text[64];                /* as written, e.g. "[::]:80" */
+	struct sockaddr_storage addr;
+	socklen_t addrlen;
+};
+
+enum status_format { STATUS_JSON, STATUS_TEXT };
+
+struct config {
+	char file[PATH_MAX];          /* "" when no -c */
+	int nlisten;
+	struct config_listen listen[CONFIG_MAX_LISTEN];
+	char root[PATH_MAX];
+	int workers;                  /* resolved: "auto" becomes online CPUs */
+	bool workers_auto;
+	int max_workers;
+	char user[64];
+	char group[64];
+	char pidfile[PATH_MAX];
+	bool daemon;
+	char status_pipe[PATH_MAX];
+	int status_interval_ms;
+	enum status_format status_format;
+	char access_log[PATH_MAX];    /* "-", "off" or a path */
+	char error_log[PATH_MAX];     /* "" = stderr, or a path */
+	int log_level;                /* enum log_level */
+	char index[256];
+	bool autoindex;
+	bool dotfiles_allow;
+	int keepalive_timeout_ms;
+	int keepalive_requests;
+	int header_timeout_ms;
+	int send_timeout_ms;
+	int graceful_timeout_ms;
+	int worker_timeout_ms;
+	long max_requests;
+	long max_requests_jitter;
+	int max_connections;
+	int backlog;
+};
+
+/* Fills every key with its default (DESIGN §3). */
+void config_defaults(struct config *c);
+/* Sets one key from text. where names the source for errors ("FILE:LINE"
+ * or "--key"). Returns 0, or -1 with err filled. A repeated "listen"
+ * appends; the first listen from a source replaces the default. */
+int config_set(struct config *c, const char *key, const char *value,
+    const char *where, char *err, size_t errlen);
+/* Reads a config file over c. Returns 0, or -1 with err filled. */
+int config_load_file(struct config *c, const char *path, char *err, size_t errlen);
+/* Checks what cannot be checked key by key: root is a readable directory,
+ * users and groups exist, limits are consistent. */
+int config_validate(const struct config *c, char *err, size_t errlen);
+/* Parses "5s", "500ms", "2m", "1h" or a bare number of seconds. */
+int config_parse_duration_ms(const char *s, int *out_ms);
+
+#endif
