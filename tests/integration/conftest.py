@@ -1,0 +1,481 @@
+"""Integration test support: start the real build/preforkd, talk to it over
+real sockets, signals and its status pipe, and clean up every process, FIFO
+and message queue even when a test fails.
+
+Everything here is stdlib-only; Debian's python3-pytest runs it.
+"""
+import errno
+import json
+import os
+import select
+import signal
+import socket
+import subprocess
+import time
+
+import pytest
+
+BUILD = os.environ.get("PREFORKD_BUILD") or os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), "..", "..", "build")
+BUILD = os.path.abspath(BUILD)
+PREFORKD = os.path.join(BUILD, "preforkd")
+PREFORKCTL = os.path.join(BUILD, "preforkctl")
+MQUEUE_DIR = "/dev/mqueue"
+SANITIZED = os.path.basename(BUILD) == "asan"
+
+
+# --- waiting -----------------------------------------------------------------
+
+def wait_for(predicate, timeout=10.0, interval=0.02, what=None):
+    """Polls predicate until it returns something truthy; returns that value.
+    Raises AssertionError (naming `what`) at the deadline."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what or predicate}")
+        time.sleep(interval)
+
+
+# --- processes ---------------------------------------------------------------
+
+def _proc_stat(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            rest = f.read().rsplit(")", 1)[1].split()
+        return rest  # rest[0] = state, rest[1] = ppid
+    except (OSError, IndexError):
+        return None
+
+
+def alive(pid):
+    """True for a live process (zombies count as gone)."""
+    st = _proc_stat(pid)
+    return st is not None and st[0] not in ("Z", "X")
+
+
+def children(pid):
+    """Live child pids of pid."""
+    kids = []
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            st = _proc_stat(d)
+            if st and int(st[1]) == pid and st[0] not in ("Z", "X"):
+                kids.append(int(d))
+    return sorted(kids)
+
+
+def fd_count(pid):
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def cmdline(pid):
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read().replace(b"\0", b" ").decode(errors="replace").strip()
+    except OSError:
+        return ""
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _ensure_mqueue_mounted():
+    if os.path.ismount(MQUEUE_DIR) or os.geteuid() != 0:
+        return
+    os.makedirs(MQUEUE_DIR, exist_ok=True)
+    subprocess.run(["mount", "-t", "mqueue", "none", MQUEUE_DIR], check=False,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def mqueues(pid=None):
+    """Names of preforkd queues in /dev/mqueue (all, or one supervisor's)."""
+    if not os.path.isdir(MQUEUE_DIR):
+        return []
+    prefix = "preforkd." if pid is None else f"preforkd.{pid}."
+    return sorted(n for n in os.listdir(MQUEUE_DIR) if n.startswith(prefix))
+
+
+# --- HTTP client --------------------------------------------------------------
+
+class Response:
+    def __init__(self, status, reason, headers, body, raw_headers):
+        self.status, self.reason, self.headers, self.body = status, reason, headers, body
+        self.raw_headers = raw_headers  # list of (name, value) in order
+
+    def __iter__(self):  # allows: status, headers, body = http_request(...)
+        return iter((self.status, self.headers, self.body))
+
+
+class _Reader:
+    def __init__(self, sock):
+        self.sock, self.buf = sock, b""
+
+    def _fill(self):
+        chunk = self.sock.recv(65536)
+        if not chunk:
+            raise ConnectionError("connection closed by server")
+        self.buf += chunk
+
+    def line(self):
+        while b"\n" not in self.buf:
+            self._fill()
+        line, self.buf = self.buf.split(b"\n", 1)
+        return line.rstrip(b"\r")
+
+    def exact(self, n):
+        while len(self.buf) < n:
+            self._fill()
+        data, self.buf = self.buf[:n], self.buf[n:]
+        return data
+
+    def rest(self):
+        while True:
+            try:
+                self._fill()
+            except ConnectionError:
+                data, self.buf = self.buf, b""
+                return data
+
+
+def read_response(reader, method="GET"):
+    """Reads one HTTP response from a _Reader."""
+    status_line = reader.line()
+    parts = status_line.decode("latin-1").split(" ", 2)
+    if len(parts) < 2 or not parts[0].startswith("HTTP/"):
+        raise ValueError(f"bad status line {status_line!r}")
+    status, reason = int(parts[1]), parts[2] if len(parts) > 2 else ""
+    headers, raw = {}, []
+    while True:
+        line = reader.line()
+        if not line:
+            break
+        name, _, value = line.decode("latin-1").partition(":")
+        raw.append((name, value.strip()))
+        headers[name.strip().lower()] = value.strip()
+    if method == "HEAD" or status in (204, 304) or 100 <= status < 200:
+        body = b""
+    elif "content-length" in headers:
+        body = reader.exact(int(headers["content-length"]))
+    elif headers.get("transfer-encoding", "").lower() == "chunked":
+        body = b""
+        while True:
+            size = int(reader.line().split(b";")[0], 16)
+            if size == 0:
+                while reader.line():
+                    pass
+                break
+            body += reader.exact(size)
+            reader.line()
+    else:
+        body = reader.rest()
+    return Response(status, reason, headers, body, raw)
+
+
+def _request_bytes(path, method, headers, version, body):
+    hdrs = {"Host": "127.0.0.1"}
+    hdrs.update(headers or {})
+    if body is not None and "Content-Length" not in hdrs:
+        hdrs["Content-Length"] = str(len(body))
+    head = f"{method} {path} HTTP/{version}\r\n" + "".join(
+        f"{k}: {v}\r\n" for k, v in hdrs.items() if v is not None) + "\r\n"
+    return head.encode("latin-1") + (body or b"")
+
+
+class HttpClient:
+    """One keep-alive connection: client.request(...) -> Response."""
+
+    def __init__(self, port, host="127.0.0.1", timeout=10.0):
+        self.sock = socket.create_connection((host, port), timeout=timeout)
+        self.reader = _Reader(self.sock)
+
+    def request(self, path, method="GET", headers=None, version="1.1", body=None):
+        self.sock.sendall(_request_bytes(path, method, headers, version, body))
+        return read_response(self.reader, method)
+
+    def close(self):
+        self.sock.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def http_request(port, path, method="GET", headers=None, version="1.1", body=None,
+                 host="127.0.0.1", timeout=10.0):
+    """One request on a new connection (Connection: close unless headers say
+    otherwise). Returns a Response, which also unpacks as (status, headers, body)."""
+    h = {"Connection": "close"}
+    h.update(headers or {})
+    with HttpClient(port, host, timeout) as c:
+        return c.request(path, method, h, version, body)
+
+
+def raw_exchange(port, data, timeout=5.0, host="127.0.0.1"):
+    """Sends raw bytes, returns everything received until the server closes
+    or timeout seconds pass without data."""
+    with socket.create_connection((host, port), timeout=timeout) as s:
+        if data:
+            s.sendall(data)
+        out = b""
+        while True:
+            try:
+                chunk = s.recv(65536)
+            except socket.timeout:
+                break
+            except ConnectionResetError:
+                break
+            if not chunk:
+                break
+            out += chunk
+        return out
+
+
+# --- the server under test ----------------------------------------------------
+
+class Server:
+    """A preforkd started from a generated config in a temp directory."""
+
+    def __init__(self, tmp, **keys):
+        self.dir = str(tmp)
+        self.root = os.path.join(self.dir, "www")
+        os.makedirs(self.root, exist_ok=True)
+        self.port = free_port()
+        self.conf_path = os.path.join(self.dir, "preforkd.conf")
+        self.pidfile = os.path.join(self.dir, "preforkd.pid")
+        self.status_path = os.path.join(self.dir, "status")
+        self.error_log_path = os.path.join(self.dir, "error.log")
+        self.access_log_path = os.path.join(self.dir, "access.log")
+        self.keys = {
+            "listen": f"127.0.0.1:{self.port}",
+            "root": self.root,
+            "workers": "2",
+            "pidfile": self.pidfile,
+            "status_pipe": self.status_path,
+            "status_interval": "100ms",
+            "error_log": self.error_log_path,
+            "access_log": self.access_log_path,
+            "graceful_timeout": "10s",
+        }
+        self.keys.update({k: str(v) if v is not None else None for k, v in keys.items()})
+        self.proc = None
+        self.pid = None
+        self.write_config()
+
+    def write_config(self, **changes):
+        """(Re)writes the config file; a value of None drops the key. A list
+        value writes the key once per element (e.g. several listen lines)."""
+        self.keys.update(changes)
+        with open(self.conf_path, "w") as f:
+            for k, v in self.keys.items():
+                if v is None:
+                    continue
+                for one in (v if isinstance(v, list) else [v]):
+                    f.write(f"{k} = {one}\n")
+
+    def start(self, args=(), wait=True, env=None):
+        e = dict(os.environ)
+        e.update(env or {})
+        self.stdout = open(os.path.join(self.dir, "stdout"), "wb")
+        self.stderr = open(os.path.join(self.dir, "stderr"), "wb")
+        self.proc = subprocess.Popen([PREFORKD, "-c", self.conf_path, *args],
+                                     stdout=self.stdout, stderr=self.stderr,
+                                     stdin=subprocess.DEVNULL, env=e, start_new_session=True)
+        self.pid = self.proc.pid
+        if wait:
+            self.wait_serving()
+        return self
+
+    def wait_serving(self, timeout=15):
+        def up():
+            if self.proc is not None and self.proc.poll() is not None:
+                raise AssertionError(f"preforkd exited with {self.proc.returncode}: "
+                                     f"{self.error_log()}{self.stderr_text()}")
+            try:
+                return http_request(self.port, "/", timeout=2).status > 0
+            except (OSError, ValueError):
+                return False
+        wait_for(up, timeout, what="preforkd to serve")
+        return self
+
+    def workers(self):
+        return children(self.pid)
+
+    def wait_workers(self, n, timeout=15):
+        return wait_for(lambda: len(self.workers()) == n and self.workers(), timeout,
+                        what=f"{n} workers")
+
+    def signal(self, sig):
+        os.kill(self.pid, sig)
+
+    def snapshot(self, timeout=5.0, pred=None):
+        """Reads one JSON snapshot from the status pipe (or, with pred, the
+        first that satisfies it, within timeout)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            snap = read_status_line(self.status_path, max(0.1, deadline - time.monotonic()))
+            if pred is None or pred(snap):
+                return snap
+            if time.monotonic() >= deadline:
+                raise AssertionError(f"no snapshot satisfied the predicate; last: {snap}")
+            time.sleep(0.05)
+
+    def error_log(self):
+        try:
+            with open(self.error_log_path, errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def stderr_text(self):
+        try:
+            with open(os.path.join(self.dir, "stderr"), errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def wait_exit(self, timeout=20):
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            raise AssertionError("preforkd did not exit in time")
+
+    def stop(self, sig=signal.SIGTERM, timeout=20):
+        if self.proc and self.proc.poll() is None:
+            self.signal(sig)
+            return self.wait_exit(timeout)
+        return self.proc.returncode if self.proc else None
+
+    def cleanup(self):
+        """Kills everything this server started and removes its queues."""
+        pids = set()
+        if self.pid:
+            pids.add(self.pid)
+            pids.update(children(self.pid))
+        try:
+            with open(self.pidfile) as f:
+                dpid = int(f.read().strip() or 0)
+            if dpid > 0 and exe(dpid) == PREFORKD:
+                pids.add(dpid)
+                pids.update(children(dpid))
+        except (OSError, ValueError):
+            pass
+        for p in pids:
+            try:
+                os.kill(p, signal.SIGKILL)
+            except OSError:
+                pass
+        if self.proc:
+            try:
+                os.killpg(self.pid, signal.SIGKILL)
+            except OSError:
+                pass
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                pass
+        for p in pids:
+            wait_for(lambda: not alive(p), 5, what=f"pid {p} to die")
+            for q in mqueues(p):
+                try:
+                    os.unlink(os.path.join(MQUEUE_DIR, q))
+                except OSError:
+                    pass
+        for f in ("stdout", "stderr"):
+            if getattr(self, f, None):
+                getattr(self, f).close()
+
+
+def read_status_line(path, timeout=5.0):
+    """Opens the status FIFO as a reader and returns the first JSON snapshot."""
+    text = read_status_bytes(path, lambda b: b"\n" in b, timeout)
+    return json.loads(text.split(b"\n", 1)[0])
+
+
+def read_status_bytes(path, done, timeout=5.0):
+    """Reads from the FIFO until done(bytes) is true or the deadline."""
+    deadline = time.monotonic() + timeout
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    buf = b""
+    try:
+        while not done(buf):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError(f"no complete status from {path} in {timeout}s; got {buf[:200]!r}")
+            r, _, _ = select.select([fd], [], [], min(left, 0.05))
+            if r:
+                try:
+                    chunk = os.read(fd, 1 << 20)
+                except OSError as e:
+                    if e.errno == errno.EAGAIN:
+                        continue
+                    raise
+                if chunk:
+                    buf += chunk
+                else:
+                    time.sleep(0.01)  # no writer attached yet
+        return buf
+    finally:
+        os.close(fd)
+
+
+@pytest.fixture
+def make_server(tmp_path):
+    """Factory: make_server(**config_keys) -> Server (not started)."""
+    servers = []
+    count = [0]
+
+    def factory(**keys):
+        count[0] += 1
+        d = tmp_path / f"srv{count[0]}"
+        d.mkdir()
+        s = Server(d, **keys)
+        servers.append(s)
+        return s
+
+    yield factory
+    for s in servers:
+        s.cleanup()
+
+
+@pytest.fixture
+def server(make_server):
+    """A started server with the default test config."""
+    return make_server().start()
+
+
+def pytest_sessionstart(session):
+    _ensure_mqueue_mounted()
+    if not os.access(PREFORKD, os.X_OK):
+        raise pytest.UsageError(f"{PREFORKD} is not built: run make")
+
+
+def exe(pid):
+    try:
+        return os.readlink(f"/proc/{pid}/exe")
+    except OSError:
+        return ""
+
+
+def _our_processes():
+    """Live processes running a binary of this build (setproctitle rewrites
+    cmdline, so the executable is what identifies them)."""
+    return [int(d) for d in os.listdir("/proc")
+            if d.isdigit() and alive(d) and exe(d).startswith(BUILD + "/")]
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _no_leftovers():
+    """After the whole run: no preforkd process of this build and no queue left."""
+    yield
+    leftovers = wait_for(lambda: not _our_processes() and "none", 10, what="no leftover processes") \
+        if _our_processes() else "none"
+    assert leftovers == "none"
+    assert mqueues() == [], f"leftover message queues: {mqueues()}"
