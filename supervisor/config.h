@@ -14,6 +14,11 @@
 
 #define CONFIG_MAX_LISTEN 16
 #define CONFIG_ERR_LEN 512
+#define CONFIG_LINE_MAX 4096          /* longest accepted line, without its newline */
+#define CONFIG_WORKERS_LIMIT 1024     /* hard cap for workers and max_workers */
+#ifndef PREFORKD_VERSION
+#define PREFORKD_VERSION "0.1.0"
+#endif
 
 struct config_listen {
 	char text[64];                /* as written, e.g. "[::]:80" */
@@ -54,6 +59,9 @@ struct config {
 	long max_requests_jitter;
 	int max_connections;
 	int backlog;
+	/* Internal to config.c: the next "listen" replaces the list instead of
+	 * appending (true after defaults, at the start of a file, before flags). */
+	bool listen_fresh;
 };
 
 /* Fills every key with its default (DESIGN §3). */
@@ -70,5 +78,23 @@ int config_load_file(struct config *c, const char *path, char *err, size_t errle
 int config_validate(const struct config *c, char *err, size_t errlen);
 /* Parses "5s", "500ms", "2m", "1h" or a bare number of seconds. */
 int config_parse_duration_ms(const char *s, int *out_ms);
+
+/*
+ * The whole command line: -c FILE, -t, -h/--help, -V/--version, --key=value
+ * and --key value (a boolean key alone means on). Loads defaults, then the
+ * file, then every flag (flags override the file wherever they appear; the
+ * first --listen replaces the file's addresses, later ones append), then
+ * validates. argv[0] is skipped. Returns 0 (c ready, *test_only set when -t
+ * was given; test_only may be NULL), 1 when usage or the version was printed
+ * to stdout (exit 0), or -1 with err filled (c then holds a partial config:
+ * build into a scratch struct on reload). Keeps no state: calling it again
+ * with the same argv re-reads the file.
+ */
+int config_from_args(struct config *c, int argc, char **argv, int *test_only,
+    char *err, size_t errlen);
+/* Writes "127.0.0.1:8080" or "[::1]:8080" for an AF_INET/AF_INET6 address.
+ * Returns 0, or -1 for another family or a buffer that is too small. */
+int config_listen_format(const struct sockaddr *sa, socklen_t len, char *buf,
+    size_t buflen);
 
 #endif
