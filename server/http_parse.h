@@ -9,6 +9,9 @@
 #include <stdint.h>
 
 #define HTTP_MAX_HEADERS 64
+#define HTTP_MAX_EMPTY_LINES 4      /* CRLFs tolerated before the request line */
+#define HTTP_CHUNK_LINE_MAX 4096    /* chunk-size line with its extensions */
+#define HTTP_CHUNK_TRAILER_MAX 8192 /* whole trailer section */
 
 struct http_str {
 	const char *p;
@@ -37,14 +40,17 @@ struct http_request {
 	enum http_method method;
 	struct http_str method_str;
 	struct http_str target;  /* request-target as sent */
-	struct http_str path;    /* origin-form path, raw (not decoded); "*" for asterisk-form */
+	struct http_str path;    /* origin-form path, raw (not decoded); "*" for asterisk-form;
+	                          * for absolute-form the path part ("/" when empty: then a
+	                          * static string, not the buffer); len 0 for CONNECT's
+	                          * authority-form, whose target is also in host */
 	struct http_str query;   /* after '?', without it; len 0 if none */
 	int version_minor;       /* HTTP/1.<minor>, 0 or 1 */
 	int nheaders;
 	struct http_header headers[HTTP_MAX_HEADERS];
 
 	/* Interpreted fields (all point into the buffer; len 0 when absent). */
-	struct http_str host;
+	struct http_str host;    /* the absolute-form target's authority, else Host */
 	int64_t content_length;  /* -1 when absent */
 	int chunked;             /* Transfer-Encoding: chunked (and only that) */
 	int keep_alive;          /* per version and Connection */
@@ -66,6 +72,8 @@ struct http_request {
  * it without a complete head the result is -1 (414 while still in the
  * request line, else 431). *last_len carries the bytes already scanned
  * between calls (start it at 0) so a slow client costs O(n) overall.
+ * The head length includes up to HTTP_MAX_EMPTY_LINES empty lines skipped
+ * before the request line. req is filled only when the result is > 0.
  */
 int http_parse_request(const char *buf, size_t len, size_t max_head,
     size_t *last_len, struct http_request *req, int *status);
@@ -78,10 +86,13 @@ struct http_chunked {
 	int state;          /* private: zero-fill before the first call */
 	uint64_t remaining; /* private */
 	int done;           /* set once the last chunk and trailers are consumed */
+	uint32_t count;     /* private: bytes in the current size line or trailers */
 };
 
 /* Consumes body bytes from buf[0..len). Returns bytes consumed (stops at the
- * end of the body), or -1 on malformed input. */
+ * end of the body), or -1 on malformed input. Any split of the body across
+ * calls gives the same result; after done it consumes nothing (returns 0),
+ * after an error it keeps returning -1. */
 long http_chunked_consume(struct http_chunked *st, const char *buf, size_t len);
 
 #endif
