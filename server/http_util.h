@@ -18,6 +18,9 @@
 size_t http_date_format(time_t t, char *buf);
 /* Parses IMF-fixdate, RFC 850 and asctime forms. Returns 0 or -1. */
 int http_date_parse(const char *s, size_t len, time_t *out);
+/* The same, with RFC 850 two-digit years placed relative to now instead of
+ * time(NULL): within (now - 50 years, now + 50 years]. */
+int http_date_parse_at(const char *s, size_t len, time_t now, time_t *out);
 
 /* Content-Type for a path by its extension (case-insensitive); text types
  * carry "; charset=utf-8". Unknown: "application/octet-stream". */
@@ -42,6 +45,8 @@ int cond_if_range_ok(const struct http_request *req, const char *etag,
     size_t etag_len, time_t mtime);
 
 #define RANGE_MAX 16
+/* More range-specs than this in one header (before coalescing): RANGE_NONE. */
+#define RANGE_SPECS_MAX 64
 
 struct byte_range {
 	uint64_t first;
@@ -55,7 +60,8 @@ enum range_result {
 };
 
 /* Parses "bytes=..." against a representation of size bytes. More than
- * RANGE_MAX ranges after coalescing is treated as RANGE_NONE. */
+ * RANGE_MAX ranges after coalescing is treated as RANGE_NONE. out holds
+ * RANGE_MAX entries; *n is 0 unless RANGE_OK. */
 enum range_result range_parse(const char *s, size_t len, uint64_t size,
     struct byte_range *out, int *n);
 
