@@ -22,7 +22,11 @@ int channel_pair(int fds[2]);
 /* Encodes and sends one message. Returns 0, or -1 with errno (EAGAIN when the
  * socket buffer is full). */
 int channel_send(int fd, struct msg *m, enum msg_type type);
-/* Reads one packet. why may be NULL. */
+/* Reads one packet; EINTR is retried. why may be NULL; it is set for MSG
+ * (MSG_OK) and BAD. A packet longer than MSG_MAX_SIZE is BAD with
+ * MSG_ERR_SIZE, never a truncated message; an empty packet from a live peer
+ * is BAD with MSG_ERR_SHORT; EOF only once the peer has closed its end.
+ * Ancillary data (passed descriptors) is discarded. */
 enum channel_result channel_recv(int fd, struct msg *out, enum msg_result *why);
 
 #endif

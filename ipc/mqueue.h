@@ -9,6 +9,7 @@
 #include <mqueue.h>
 #include <stddef.h>
 #include <sys/types.h>
+#include "channel.h" /* enum channel_result, what mqueue_recv returns */
 #include "msg.h"
 
 /* Writes "/preforkd.<pid>.<suffix>". Returns 0, or -1 if it does not fit. */
@@ -17,12 +18,15 @@ int mqueue_name(char *buf, size_t len, pid_t pid, const char *suffix);
  * messages of MSG_MAX_SIZE (maxmsg is clamped to /proc/sys/fs/mqueue/msg_max).
  * Returns the descriptor or (mqd_t)-1 with errno. */
 mqd_t mqueue_create(const char *name, long maxmsg, mode_t mode);
-/* Opens an existing queue for non-blocking send. */
+/* Opens an existing queue for non-blocking send (close-on-exec). */
 mqd_t mqueue_open_send(const char *name);
 /* Encodes and sends without blocking: 0, or -1 with errno (EAGAIN if full). */
 int mqueue_send(mqd_t q, struct msg *m, enum msg_type type);
 /* Receives one message without blocking; the results mean what they mean for
- * channel_recv (there is no EOF on a queue). */
+ * channel_recv (there is no EOF on a queue). Any bytes a foreign writer put
+ * in the queue are read whole and come back as CHANNEL_BAD with *why. q must
+ * have mq_msgsize <= 8192 (every queue mqueue_create makes has MSG_MAX_SIZE);
+ * otherwise CHANNEL_ERROR with errno EMSGSIZE. */
 int mqueue_recv(mqd_t q, struct msg *out, enum msg_result *why);
 /* The kernel's per-queue message limit (msg_max), 10 if unreadable. */
 long mqueue_msg_max(void);

@@ -109,13 +109,26 @@ enum msg_result {
 	MSG_ERR_VALUE,       /* a field out of range (e.g. unknown control command) */
 };
 
-/* Fills the header for type (version, length, pid = getpid()) and returns the
- * number of bytes to send from m; the payload must already be set in m->u. */
+/* Fills the header for type (version, length, pid = getpid()), zeroes the
+ * reserved fields and returns the number of bytes to send from m (header +
+ * payload of that type); the payload must already be set in m->u. */
 size_t msg_encode(struct msg *m, enum msg_type type);
-/* Validates buf[0..len) and copies it into *out. Returns MSG_OK or a reason. */
+/* Validates buf[0..len) and copies it into *out. Returns MSG_OK or a reason;
+ * *out is untouched unless MSG_OK. buf may be unaligned. Checked, in order:
+ *   SHORT   len < header;
+ *   VERSION version != MSG_VERSION;
+ *   TYPE    type not one of enum msg_type;
+ *   SIZE    header length != the type's payload size, or len != header +
+ *           payload exactly;
+ *   VALUE   header pid <= 0; STATS: final not 0/1, pid <= 0, or
+ *           connections_active > connections_accepted; CONTROL: command not
+ *           one of enum control_cmd, or SCALE_ABS with arg < 0.
+ * Reserved fields are not checked. */
 enum msg_result msg_decode(const void *buf, size_t len, struct msg *out);
-/* Payload size for a type, or 0 if unknown. */
+/* Payload size for a type, or 0 if unknown (STOP_NOW and REOPEN_LOGS have
+ * an empty payload too: msg_type_name() tells them from unknown types). */
 size_t msg_payload_size(unsigned type);
+/* Names for log lines; never NULL ("unknown" for values out of range). */
 const char *msg_type_name(unsigned type);
 const char *msg_result_name(enum msg_result r);
 const char *control_cmd_name(unsigned cmd);

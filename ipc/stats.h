@@ -14,7 +14,8 @@
 
 /* Takes report into *latest, keeping every cumulative counter monotonic (a
  * stale report never lowers one); connections_active is a gauge and is
- * taken as reported. */
+ * taken as reported. A stale report (no cumulative counter ahead of
+ * *latest and at least one behind) is ignored whole, gauge included. */
 void stats_take(struct stats_counters *latest, const struct stats_counters *report);
 /* *sum += *c for cumulative counters and the gauge alike. */
 void stats_add(struct stats_counters *sum, const struct stats_counters *c);

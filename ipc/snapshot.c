@@ -1,0 +1,275 @@
+/*
+ * Encoders of the status snapshot: one JSON line, or "key: value" text.
+ *
+ * Both write through a bounded writer that stops at the first piece that does
+ * not fit, so a small buffer yields -1 and never an overflow or a cut-off
+ * object that a reader could take for a whole one.
+ */
+#include "ipc/snapshot.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ipc/clock.h"
+
+#define UPTIME_MAX 1e12 /* seconds; keeps "%.1f" short whatever the input */
+
+struct snap_out {
+	char *buf;
+	size_t len;
+	size_t off;
+	int full;
+};
+
+static void snap_printf(struct snap_out *o, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Appends, keeping room for the NUL; marks the writer full if it cannot. */
+static void
+snap_printf(struct snap_out *o, const char *fmt, ...)
+{
+	va_list ap;
+	size_t room;
+	int n;
+
+	if (o->full)
+		return;
+	room = o->len - o->off;
+	va_start(ap, fmt);
+	n = vsnprintf(o->buf + o->off, room, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= room)
+		o->full = 1;
+	else
+		o->off += (size_t)n;
+}
+
+static int
+snap_finish(struct snap_out *o)
+{
+	if (o->full) {
+		if (o->len > 0)
+			o->buf[0] = '\0';
+		return -1;
+	}
+	return (int)o->off;
+}
+
+/* Uptime in tenths of a second, rounded; integer maths keeps the output
+ * finite, short and independent of the locale's decimal point. */
+static uint64_t
+snap_tenths(double u)
+{
+	if (!isfinite(u) || u < 0)
+		return 0;
+	if (u > UPTIME_MAX)
+		u = UPTIME_MAX;
+	return (uint64_t)(u * 10 + 0.5);
+}
+
+static int
+snap_clamp(int n, int max)
+{
+	return n < 0 ? 0 : n > max ? max : n;
+}
+
+/* --- JSON ------------------------------------------------------------------ */
+
+/* A JSON string of s[0..strnlen(s, max)). Bytes outside printable ASCII are
+ * escaped as \u00XX (read as Latin-1), so the output is always valid UTF-8. */
+static void
+json_str(struct snap_out *o, const char *s, size_t max)
+{
+	size_t i, n = strnlen(s, max);
+	unsigned char c;
+
+	snap_printf(o, "\"");
+	for (i = 0; i < n; i++) {
+		c = (unsigned char)s[i];
+		if (c == '"' || c == '\\')
+			snap_printf(o, "\\%c", c);
+		else if (c < 0x20 || c >= 0x7f)
+			snap_printf(o, "\\u%04x", c);
+		else
+			snap_printf(o, "%c", c);
+	}
+	snap_printf(o, "\"");
+}
+
+static void
+json_time(struct snap_out *o, time_t t)
+{
+	char tmp[32];
+
+	clock_iso8601(t, tmp, sizeof(tmp));
+	json_str(o, tmp, sizeof(tmp));
+}
+
+static void
+json_listen(struct snap_out *o, const struct snapshot *s)
+{
+	int i, n = snap_clamp(s->nlisten, SNAPSHOT_MAX_LISTEN);
+
+	snap_printf(o, "\"listen\":[");
+	for (i = 0; i < n; i++) {
+		if (i > 0)
+			snap_printf(o, ",");
+		json_str(o, s->listen[i], sizeof(s->listen[i]));
+	}
+	snap_printf(o, "]");
+}
+
+static void
+json_totals(struct snap_out *o, const struct stats_counters *c)
+{
+	snap_printf(o, "\"totals\":{\"connections_accepted\":%" PRIu64
+	    ",\"connections_active\":%" PRIu64 ",\"requests\":%" PRIu64,
+	    c->connections_accepted, c->connections_active, c->requests);
+	snap_printf(o, ",\"responses\":{\"1xx\":%" PRIu64 ",\"2xx\":%" PRIu64
+	    ",\"3xx\":%" PRIu64 ",\"4xx\":%" PRIu64 ",\"5xx\":%" PRIu64 "}",
+	    c->responses[0], c->responses[1], c->responses[2], c->responses[3],
+	    c->responses[4]);
+	snap_printf(o, ",\"bytes_in\":%" PRIu64 ",\"bytes_out\":%" PRIu64 "}",
+	    c->bytes_in, c->bytes_out);
+}
+
+static void
+json_worker(struct snap_out *o, const struct snapshot_worker *w)
+{
+	snap_printf(o, "{\"slot\":%d,\"pid\":%d,\"generation\":%u,\"state\":",
+	    w->slot, w->pid, w->generation);
+	json_str(o, w->state, sizeof(w->state));
+	snap_printf(o, ",\"started\":");
+	json_time(o, w->started);
+	snap_printf(o, ",\"requests\":%" PRIu64 ",\"connections_active\":%" PRIu64
+	    ",\"heartbeat_age_ms\":%" PRId64 "}",
+	    w->requests, w->connections_active, w->heartbeat_age_ms);
+}
+
+static void
+json_workers(struct snap_out *o, const struct snapshot *s)
+{
+	int i, n = snap_clamp(s->nworkers, SNAPSHOT_MAX_WORKERS);
+
+	snap_printf(o, "\"workers\":[");
+	for (i = 0; i < n && !o->full; i++) {
+		if (i > 0)
+			snap_printf(o, ",");
+		json_worker(o, &s->workers[i]);
+	}
+	snap_printf(o, "]");
+}
+
+int
+snapshot_json(const struct snapshot *s, char *buf, size_t len)
+{
+	struct snap_out o = { buf, len, 0, 0 };
+	uint64_t tenths = snap_tenths(s->uptime_s);
+
+	snap_printf(&o, "{\"version\":%d,\"time\":", SNAPSHOT_VERSION);
+	json_time(&o, s->time);
+	snap_printf(&o, ",\"pid\":%d,\"uptime_s\":%" PRIu64 ".%" PRIu64 ",\"generation\":%u,",
+	    s->pid, tenths / 10, tenths % 10, s->generation);
+	json_listen(&o, s);
+	snap_printf(&o, ",\"workers_target\":%d,\"workers_running\":%d,",
+	    s->workers_target, s->workers_running);
+	json_totals(&o, &s->totals);
+	snap_printf(&o, ",\"reloads\":%" PRIu64 ",\"worker_exits_unexpected\":%" PRIu64
+	    ",\"workers_hung_killed\":%" PRIu64 ",\"messages_dropped\":%" PRIu64 ",",
+	    s->reloads, s->worker_exits_unexpected, s->workers_hung_killed,
+	    s->messages_dropped);
+	json_workers(&o, s);
+	snap_printf(&o, "}\n");
+	return snap_finish(&o);
+}
+
+/* --- text ------------------------------------------------------------------ */
+
+/* A value on a "key: value" line: backslash and bytes outside printable
+ * ASCII become \\ and \xNN, so a value never breaks the line format. */
+static void
+text_str(struct snap_out *o, const char *s, size_t max)
+{
+	size_t i, n = strnlen(s, max);
+	unsigned char c;
+
+	for (i = 0; i < n; i++) {
+		c = (unsigned char)s[i];
+		if (c == '\\')
+			snap_printf(o, "\\\\");
+		else if (c < 0x20 || c >= 0x7f)
+			snap_printf(o, "\\x%02x", c);
+		else
+			snap_printf(o, "%c", c);
+	}
+	snap_printf(o, "\n");
+}
+
+static void
+text_time(struct snap_out *o, time_t t)
+{
+	char tmp[32];
+
+	clock_iso8601(t, tmp, sizeof(tmp));
+	text_str(o, tmp, sizeof(tmp));
+}
+
+static void
+text_totals(struct snap_out *o, const struct stats_counters *c)
+{
+	int k;
+
+	snap_printf(o, "totals.connections_accepted: %" PRIu64 "\n"
+	    "totals.connections_active: %" PRIu64 "\ntotals.requests: %" PRIu64 "\n",
+	    c->connections_accepted, c->connections_active, c->requests);
+	for (k = 0; k < 5; k++)
+		snap_printf(o, "totals.responses.%dxx: %" PRIu64 "\n", k + 1, c->responses[k]);
+	snap_printf(o, "totals.bytes_in: %" PRIu64 "\ntotals.bytes_out: %" PRIu64 "\n",
+	    c->bytes_in, c->bytes_out);
+}
+
+static void
+text_worker(struct snap_out *o, int i, const struct snapshot_worker *w)
+{
+	snap_printf(o, "worker.%d.slot: %d\nworker.%d.pid: %d\nworker.%d.generation: %u\n"
+	    "worker.%d.state: ", i, w->slot, i, w->pid, i, w->generation, i);
+	text_str(o, w->state, sizeof(w->state));
+	snap_printf(o, "worker.%d.started: ", i);
+	text_time(o, w->started);
+	snap_printf(o, "worker.%d.requests: %" PRIu64 "\nworker.%d.connections_active: %"
+	    PRIu64 "\nworker.%d.heartbeat_age_ms: %" PRId64 "\n",
+	    i, w->requests, i, w->connections_active, i, w->heartbeat_age_ms);
+}
+
+int
+snapshot_text(const struct snapshot *s, char *buf, size_t len)
+{
+	struct snap_out o = { buf, len, 0, 0 };
+	uint64_t tenths = snap_tenths(s->uptime_s);
+	int i, n;
+
+	snap_printf(&o, "version: %d\ntime: ", SNAPSHOT_VERSION);
+	text_time(&o, s->time);
+	snap_printf(&o, "pid: %d\nuptime_s: %" PRIu64 ".%" PRIu64 "\ngeneration: %u\n",
+	    s->pid, tenths / 10, tenths % 10, s->generation);
+	n = snap_clamp(s->nlisten, SNAPSHOT_MAX_LISTEN);
+	for (i = 0; i < n; i++) {
+		snap_printf(&o, "listen.%d: ", i);
+		text_str(&o, s->listen[i], sizeof(s->listen[i]));
+	}
+	snap_printf(&o, "workers_target: %d\nworkers_running: %d\n",
+	    s->workers_target, s->workers_running);
+	text_totals(&o, &s->totals);
+	snap_printf(&o, "reloads: %" PRIu64 "\nworker_exits_unexpected: %" PRIu64
+	    "\nworkers_hung_killed: %" PRIu64 "\nmessages_dropped: %" PRIu64 "\n",
+	    s->reloads, s->worker_exits_unexpected, s->workers_hung_killed,
+	    s->messages_dropped);
+	n = snap_clamp(s->nworkers, SNAPSHOT_MAX_WORKERS);
+	for (i = 0; i < n && !o.full; i++)
+		text_worker(&o, i, &s->workers[i]);
+	snap_printf(&o, "\n");
+	return snap_finish(&o);
+}
