@@ -1,0 +1,231 @@
+/*
+ * Directory listings. Not the hot path: this allocates (the entry list
+ * and the page), and each call reads the directory afresh.
+ *
+ * Entries are stat'ed through symlinks, so a link to a directory lists as
+ * one (like python's http.server); a dangling link lists as itself. Names
+ * are HTML-escaped in text and percent-encoded in links, so no file name
+ * can inject markup or turn a link into another scheme ("a:b" -> "a%3Ab").
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "server/path.h"
+
+struct autoindex_entry {
+	char *name;
+	int is_dir;
+	off_t size;
+	time_t mtime;
+};
+
+struct autoindex_list {
+	struct autoindex_entry *v;
+	size_t n, cap;
+};
+
+/* A growable output buffer; on allocation failure it stays failed. */
+struct autoindex_buf {
+	char *p;
+	size_t len, cap;
+	int failed;
+};
+
+/* NAME_MAX bytes, each escaped to at most 6 ("&quot;") or 3 ("%XX"). */
+#define AUTOINDEX_ESC_MAX (NAME_MAX * 6 + 2)
+
+static void
+autoindex_list_free(struct autoindex_list *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i].name);
+	free(l->v);
+}
+
+static int
+autoindex_list_add(struct autoindex_list *l, int dfd, const char *name)
+{
+	struct autoindex_entry *e;
+	struct stat st;
+
+	if (fstatat(dfd, name, &st, 0) == -1 &&
+	    fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == -1)
+		return 0; /* vanished meanwhile: not listed */
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 32;
+		void *v = realloc(l->v, cap * sizeof(*l->v));
+
+		if (v == NULL)
+			return -1;
+		l->v = v;
+		l->cap = cap;
+	}
+	e = &l->v[l->n];
+	if ((e->name = strdup(name)) == NULL)
+		return -1;
+	e->is_dir = S_ISDIR(st.st_mode);
+	e->size = st.st_size;
+	e->mtime = st.st_mtim.tv_sec;
+	l->n++;
+	return 0;
+}
+
+/*
+ * Reads the directory through a fresh open file description, so the
+ * caller's dirfd keeps its offset and stays open.
+ */
+static int
+autoindex_read(int dirfd, int show_dotfiles, struct autoindex_list *l)
+{
+	struct dirent *de;
+	DIR *d;
+	int fd, saved;
+
+	if ((fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return -1;
+	if ((d = fdopendir(fd)) == NULL) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	errno = 0;
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		if (de->d_name[0] == '.' && !show_dotfiles)
+			continue;
+		if (autoindex_list_add(l, fd, de->d_name) == -1)
+			goto fail;
+		errno = 0;
+	}
+	if (errno != 0)
+		goto fail;
+	closedir(d);
+	return 0;
+fail:
+	saved = errno ? errno : ENOMEM;
+	closedir(d);
+	errno = saved;
+	return -1;
+}
+
+static int
+autoindex_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct autoindex_entry *)a)->name,
+	    ((const struct autoindex_entry *)b)->name);
+}
+
+static void __attribute__((format(printf, 2, 3)))
+autoindex_printf(struct autoindex_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	for (int tries = 0; tries < 2 && !b->failed; tries++) {
+		va_start(ap, fmt);
+		n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+		va_end(ap);
+		if (n < 0) {
+			b->failed = 1;
+			return;
+		}
+		if ((size_t)n < b->cap - b->len) {
+			b->len += (size_t)n;
+			return;
+		}
+		size_t cap = (b->cap + (size_t)n) * 2;
+		char *p = realloc(b->p, cap);
+
+		if (p == NULL) {
+			b->failed = 1;
+			return;
+		}
+		b->p = p;
+		b->cap = cap;
+	}
+}
+
+static void
+autoindex_head(struct autoindex_buf *b, const char *url_path)
+{
+	size_t cap = strlen(url_path) * 6 + 1;
+	char *esc = malloc(cap);
+
+	if (esc == NULL || html_escape(url_path, esc, cap) == -1) {
+		free(esc);
+		b->failed = 1;
+		return;
+	}
+	autoindex_printf(b, "<!DOCTYPE html>\n<html>\n<head>\n"
+	    "<meta charset=\"utf-8\">\n<title>Index of %s</title>\n"
+	    "</head>\n<body>\n<h1>Index of %s</h1>\n<table>\n"
+	    "<tr><th>Name</th><th>Size</th><th>Modified</th></tr>\n", esc, esc);
+	free(esc);
+	if (strcmp(url_path, "/") != 0)
+		autoindex_printf(b, "<tr><td><a href=\"../\">../</a></td>"
+		    "<td>-</td><td></td></tr>\n");
+}
+
+static void
+autoindex_row(struct autoindex_buf *b, const struct autoindex_entry *e)
+{
+	char text[AUTOINDEX_ESC_MAX], href[AUTOINDEX_ESC_MAX], size[32];
+	char date[32];
+	const char *slash = e->is_dir ? "/" : "";
+	struct tm tm;
+
+	if (html_escape(e->name, text, sizeof(text)) == -1 ||
+	    url_encode_path(e->name, href, sizeof(href)) == -1)
+		return; /* cannot happen for names up to NAME_MAX */
+	if (e->is_dir)
+		strcpy(size, "-");
+	else
+		snprintf(size, sizeof(size), "%" PRIdMAX, (intmax_t)e->size);
+	if (gmtime_r(&e->mtime, &tm) == NULL ||
+	    strftime(date, sizeof(date), "%Y-%m-%d %H:%M UTC", &tm) == 0)
+		strcpy(date, "-");
+	autoindex_printf(b, "<tr><td><a href=\"%s%s\">%s%s</a></td>"
+	    "<td>%s</td><td>%s</td></tr>\n", href, slash, text, slash, size,
+	    date);
+}
+
+char *
+autoindex_render(int dirfd, const char *url_path, int show_dotfiles,
+    size_t *len)
+{
+	struct autoindex_list l = { NULL, 0, 0 };
+	struct autoindex_buf b = { NULL, 0, 0, 0 };
+
+	if (autoindex_read(dirfd, show_dotfiles, &l) == -1)
+		goto fail;
+	qsort(l.v, l.n, sizeof(*l.v), autoindex_cmp);
+	if ((b.p = malloc(b.cap = 4096)) == NULL)
+		goto fail;
+	autoindex_head(&b, url_path);
+	for (size_t i = 0; i < l.n; i++)
+		autoindex_row(&b, &l.v[i]);
+	autoindex_printf(&b, "</table>\n</body>\n</html>\n");
+	if (b.failed) {
+		errno = ENOMEM;
+		goto fail;
+	}
+	autoindex_list_free(&l);
+	*len = b.len;
+	return b.p;
+fail:
+	autoindex_list_free(&l);
+	free(b.p);
+	return NULL;
+}
