@@ -1,0 +1,74 @@
+/*
+ * Control messages to intents. The queue is mode 0600, but whatever arrives
+ * is still validated: a bad message is logged, counted and dropped.
+ */
+#include "supervisor/control.h"
+
+#include "ipc/channel.h"
+#include "ipc/log.h"
+#include "ipc/mqueue.h"
+
+int
+control_intent(const struct msg_control *c, struct intents *in)
+{
+	switch (c->command) {
+	case CTL_SCALE_ABS:
+		in->scale_set = true;
+		in->scale_abs = c->arg;
+		in->scale_rel = 0;
+		return 0;
+	case CTL_SCALE_REL:
+		in->scale_rel += c->arg;
+		return 0;
+	case CTL_RELOAD:
+		in->reload = true;
+		return 0;
+	case CTL_STOP:
+		in->stop = true;
+		return 0;
+	case CTL_QUIT:
+		in->quit = true;
+		return 0;
+	case CTL_REOPEN:
+		in->reopen = true;
+		return 0;
+	default:
+		return -1;
+	}
+}
+
+void
+control_drain(mqd_t q, struct intents *in, uint64_t *dropped)
+{
+	enum msg_result why = MSG_OK;
+	struct msg m;
+
+	for (int i = 0; i < 1024; i++) {
+		switch (mqueue_recv(q, &m, &why)) {
+		case CHANNEL_MSG:
+			if (m.h.type != MSG_CONTROL) {
+				log_warnx("control queue: dropped malformed message: "
+				    "unexpected type %s", msg_type_name(m.h.type));
+				(*dropped)++;
+			} else if (control_intent(&m.u.control, in) == -1) {
+				log_warnx("control queue: dropped malformed message: "
+				    "bad command %u arg %d", m.u.control.command,
+				    m.u.control.arg);
+				(*dropped)++;
+			} else
+				log_info("control: %s %d",
+				    control_cmd_name(m.u.control.command), m.u.control.arg);
+			break;
+		case CHANNEL_BAD:
+			log_warnx("control queue: dropped malformed message: %s",
+			    msg_result_name(why));
+			(*dropped)++;
+			break;
+		case CHANNEL_AGAIN:
+			return;
+		default:
+			log_warn("control queue: mq_receive");
+			return;
+		}
+	}
+}

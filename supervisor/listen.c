@@ -1,0 +1,60 @@
+/*
+ * Binding listeners and naming them. The actual address comes from
+ * getsockname(), so "listen = 127.0.0.1:0" reports the port it got.
+ */
+#include "supervisor/listen.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+int
+listen_open(const struct config_listen *cl, int backlog, char *err, size_t errlen)
+{
+	const struct sockaddr *sa = (const struct sockaddr *)&cl->addr;
+	const char *what = "socket";
+	int fd, on = 1;
+
+	fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		goto fail;
+	what = "setsockopt(SO_REUSEADDR)";
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1)
+		goto fail;
+	what = "setsockopt(IPV6_V6ONLY)";
+	if (sa->sa_family == AF_INET6 &&
+	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on)) == -1)
+		goto fail;
+	what = "bind";
+	if (bind(fd, sa, cl->addrlen) == -1)
+		goto fail;
+	what = "listen";
+	if (listen(fd, backlog > 0 ? backlog : 511) == -1)
+		goto fail;
+	return fd;
+fail:
+	snprintf(err, errlen, "listen %s: %s: %s", cl->text, what, strerror(errno));
+	if (fd != -1)
+		close(fd);
+	return -1;
+}
+
+int
+listen_actual(int fd, char *buf, size_t len)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == -1)
+		return -1;
+	return config_listen_format((struct sockaddr *)&ss, sl, buf, len);
+}
+
+int
+listen_same(const struct config_listen *a, const struct config_listen *b)
+{
+	return strcmp(a->text, b->text) == 0 && a->addrlen == b->addrlen &&
+	    memcmp(&a->addr, &b->addr, a->addrlen) == 0;
+}

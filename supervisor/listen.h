@@ -1,0 +1,26 @@
+/*
+ * Listening sockets, bound by the supervisor before forking and inherited by
+ * every worker (DESIGN §1). Sockets are non-blocking (workers accept from an
+ * epoll loop) and close-on-exec (nothing should inherit them through exec;
+ * fork-only workers get them regardless).
+ */
+#ifndef PREFORKD_LISTEN_H
+#define PREFORKD_LISTEN_H
+
+#include <stddef.h>
+#include <sys/socket.h>
+
+#include "supervisor/config.h"
+
+#define LISTEN_ADDR_LEN 64
+
+/* Binds and listens on cl's address (SO_REUSEADDR, IPV6_V6ONLY for IPv6).
+ * Returns the fd, or -1 with err filled ("listen 127.0.0.1:80: bind: ..."). */
+int listen_open(const struct config_listen *cl, int backlog, char *err, size_t errlen);
+/* The address fd is actually bound to (port 0 resolved), formatted. */
+int listen_actual(int fd, char *buf, size_t len);
+/* True when a and b name the same configured listener: same text and same
+ * resolved address (so a reload keeps its socket). */
+int listen_same(const struct config_listen *a, const struct config_listen *b);
+
+#endif

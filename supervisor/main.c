@@ -1,0 +1,73 @@
+/*
+ * preforkd: read the configuration, answer -t, hand off to the supervisor.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bsd/unistd.h>
+
+#include "supervisor/config.h"
+#include "supervisor/listen.h"
+#include "supervisor/status.h"
+#include "supervisor/supervisor.h"
+
+/* setproctitle_init() may reuse the memory argv points into, and a reload
+ * parses argv again: keep a private copy. */
+static char **
+main_copy_argv(int argc, char **argv)
+{
+	char **copy = calloc((size_t)argc + 1, sizeof(*copy));
+
+	if (copy == NULL)
+		return NULL;
+	for (int i = 0; i < argc; i++)
+		if ((copy[i] = strdup(argv[i])) == NULL)
+			return NULL;
+	return copy;
+}
+
+/* -t also proves what only the kernel can: every address can be bound. */
+static int
+main_test(const struct config *c, char *err, size_t errlen)
+{
+	for (int i = 0; i < c->nlisten; i++) {
+		int fd = listen_open(&c->listen[i], c->backlog, err, errlen);
+
+		if (fd == -1)
+			return -1;
+		close(fd);
+	}
+	if (c->status_pipe[0] != '\0' &&
+	    status_check_path(c->status_pipe, false, err, errlen) == -1)
+		return -1;
+	return 0;
+}
+
+int
+main(int argc, char **argv, char **envp)
+{
+	static struct config conf;
+	char err[CONFIG_ERR_LEN];
+	int test_only = 0, rc;
+	char **args;
+
+	if ((args = main_copy_argv(argc, argv)) == NULL) {
+		perror("preforkd");
+		return 1;
+	}
+	rc = config_from_args(&conf, argc, args, &test_only, err, sizeof(err));
+	if (rc == 1)
+		return 0;       /* usage or version printed */
+	if (rc == -1 || (test_only && main_test(&conf, err, sizeof(err)) == -1)) {
+		fprintf(stderr, "preforkd: %s\n", err);
+		return 1;
+	}
+	if (test_only) {
+		printf("configuration ok\n");
+		return 0;
+	}
+	setproctitle_init(argc, argv, envp);
+	return supervisor_run(&conf, argc, args);
+}

@@ -1,0 +1,141 @@
+/*
+ * The FIFO: checking and creating the path, finding a reader, writing
+ * whole snapshots without blocking.
+ *
+ * A FIFO cannot be polled for "a reader opened": the writer learns of one
+ * only by trying open(O_WRONLY | O_NONBLOCK), which fails with ENXIO while
+ * nobody reads. The supervisor therefore probes on a short timer while
+ * detached, and once attached watches the write end for EPOLLERR, which the
+ * kernel raises when the last reader closes.
+ */
+#include "supervisor/status.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <bsd/string.h>
+
+int
+status_check_path(const char *path, bool create, char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (stat(path, &st) == 0) {
+		if (S_ISFIFO(st.st_mode))
+			return 0;
+		snprintf(err, errlen, "status_pipe %s: exists and is not a FIFO", path);
+		return -1;
+	}
+	if (errno != ENOENT) {
+		snprintf(err, errlen, "status_pipe %s: %s", path, strerror(errno));
+		return -1;
+	}
+	/* chmod too: mkfifo is subject to the umask. */
+	if (create && (mkfifo(path, 0640) == -1 || chmod(path, 0640) == -1)) {
+		snprintf(err, errlen, "status_pipe %s: mkfifo: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int
+status_open(struct status *s, const char *path, char *err, size_t errlen)
+{
+	memset(s, 0, sizeof(*s));
+	s->fd = -1;
+	if (strlcpy(s->path, path, sizeof(s->path)) >= sizeof(s->path)) {
+		snprintf(err, errlen, "status_pipe: path too long");
+		return -1;
+	}
+	if ((s->buf = malloc(STATUS_BUF_SIZE)) == NULL) {
+		snprintf(err, errlen, "status_pipe: %s", strerror(errno));
+		return -1;
+	}
+	if (status_check_path(path, true, err, errlen) == -1) {
+		free(s->buf);
+		s->buf = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+int
+status_attach(struct status *s)
+{
+	int fd;
+
+	fd = open(s->path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd == -1)
+		return errno == ENXIO ? 0 : -1;
+	/* Room for a whole snapshot of many workers; a failure (limits) only
+	 * means more partial writes. */
+	(void)fcntl(fd, F_SETPIPE_SZ, STATUS_PIPE_SIZE);
+	s->fd = fd;
+	s->off = s->len = 0;
+	return 1;
+}
+
+bool
+status_pending(const struct status *s)
+{
+	return s->off < s->len;
+}
+
+int
+status_encode(struct status *s, const struct snapshot *snap, enum status_format f)
+{
+	int n;
+
+	if (f == STATUS_TEXT)
+		n = snapshot_text(snap, s->buf, STATUS_BUF_SIZE);
+	else
+		n = snapshot_json(snap, s->buf, STATUS_BUF_SIZE);
+	if (n < 0)
+		return -1;
+	s->off = 0;
+	s->len = (size_t)n;
+	return 0;
+}
+
+int
+status_flush(struct status *s)
+{
+	ssize_t n;
+
+	while (s->off < s->len) {
+		n = write(s->fd, s->buf + s->off, s->len - s->off);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && errno == EAGAIN)
+			return 1;
+		if (n == -1)
+			return -1;
+		s->off += (size_t)n;
+	}
+	s->off = s->len = 0;
+	return 0;
+}
+
+void
+status_detach(struct status *s)
+{
+	if (s->fd != -1)
+		close(s->fd);
+	s->fd = -1;
+	s->off = s->len = 0;
+}
+
+void
+status_close(struct status *s, bool unlink_path)
+{
+	status_detach(s);
+	free(s->buf);
+	s->buf = NULL;
+	if (unlink_path && s->path[0] != '\0')
+		unlink(s->path);
+}

@@ -1,0 +1,1007 @@
+/*
+ * The supervisor loop, nginx-master style: one epoll wait over the signalfd,
+ * every worker channel, the stats and control queues and the status FIFO,
+ * with the timeout set to the nearest deadline. After each wake-up the loop
+ * works through a flat list: reap, act on intents, enforce deadlines,
+ * converge the worker table on the target, write status.
+ *
+ * The supervisor never exits because of its workers: a failed fork or a
+ * crashing worker only ever leads to a (backed-off) respawn.
+ */
+#include "supervisor/supervisor.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bsd/libutil.h>
+#include <bsd/string.h>
+#include <bsd/unistd.h>
+
+#include "ipc/channel.h"
+#include "ipc/clock.h"
+#include "ipc/log.h"
+#include "ipc/mqueue.h"
+#include "ipc/snapshot.h"
+#include "server/worker.h"
+#include "supervisor/control.h"
+#include "supervisor/daemon.h"
+#include "supervisor/listen.h"
+#include "supervisor/notify.h"
+#include "supervisor/procs.h"
+#include "supervisor/signals.h"
+#include "supervisor/spawn.h"
+#include "supervisor/status.h"
+
+#define SUP_MAX_LISTENERS (2 * CONFIG_MAX_LISTEN)
+#define SUP_PROBE_MS 50          /* status FIFO reader detection */
+#define SUP_MAX_WAIT_MS 1000
+
+/* What an epoll event belongs to; the fd rides in the low 32 bits. */
+enum sup_kind { EV_SIGNAL = 1, EV_CHANNEL, EV_STATSQ, EV_CTLQ, EV_FIFO };
+
+struct listener {
+	struct config_listen conf;
+	int fd;
+	bool active;                 /* in the current configuration */
+	char actual[LISTEN_ADDR_LEN];
+};
+
+struct sup {
+	struct config conf;
+	int argc;
+	char **argv;
+	int conf_workers;            /* "workers" as last read from the config */
+	int target;
+	unsigned generation;
+	struct procs procs;
+	struct listener listeners[SUP_MAX_LISTENERS];
+	int epfd, sigfd;
+	sigset_t sigmask;
+	mqd_t statsq, ctlq;
+	char statsq_name[64], ctlq_name[64];
+	bool have_status;
+	struct status status;
+	int64_t status_probe_ms, status_next_ms;
+	struct pidfh *pfh;
+	int64_t start_ms;
+	uint64_t reloads, unexpected, hung, dropped;
+	struct intents in;
+	bool stopping, quitting, ready_pending;
+	struct snapshot snap;
+};
+
+static uint64_t
+sup_tag(enum sup_kind kind, int fd)
+{
+	return ((uint64_t)kind << 32) | (uint32_t)fd;
+}
+
+static int
+sup_watch(struct sup *s, int op, enum sup_kind kind, int fd, uint32_t events)
+{
+	struct epoll_event ev = { .events = events, .data.u64 = sup_tag(kind, fd) };
+
+	if (epoll_ctl(s->epfd, op, fd, &ev) == -1) {
+		log_warn("epoll_ctl(%d, fd %d)", op, fd);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+sup_unwatch(struct sup *s, int fd)
+{
+	(void)epoll_ctl(s->epfd, EPOLL_CTL_DEL, fd, NULL);
+}
+
+/* ---- listeners ---------------------------------------------------------- */
+
+static int
+sup_listen_fds(const struct sup *s, int *fds)
+{
+	int n = 0;
+
+	for (int i = 0; i < SUP_MAX_LISTENERS; i++)
+		if (s->listeners[i].fd != -1 && s->listeners[i].active)
+			fds[n++] = s->listeners[i].fd;
+	return n;
+}
+
+static struct listener *
+sup_listener_find(struct sup *s, const struct config_listen *cl)
+{
+	for (int i = 0; i < SUP_MAX_LISTENERS; i++)
+		if (s->listeners[i].fd != -1 && s->listeners[i].active &&
+		    listen_same(&s->listeners[i].conf, cl))
+			return &s->listeners[i];
+	return NULL;
+}
+
+static struct listener *
+sup_listener_free_slot(struct sup *s)
+{
+	for (int i = 0; i < SUP_MAX_LISTENERS; i++)
+		if (s->listeners[i].fd == -1)
+			return &s->listeners[i];
+	return NULL;
+}
+
+/*
+ * Binds every address of c that is not open yet; the new ones are marked
+ * with fresh = true in the returned set. On failure closes what it bound
+ * and fills err. Existing sockets are matched by configured text and
+ * resolved address, so a reload keeps them (and their queued connections).
+ */
+static int
+sup_listen_bind(struct sup *s, const struct config *c, bool *keep, char *err,
+    size_t errlen)
+{
+	struct listener *bound[CONFIG_MAX_LISTEN];
+	int nbound = 0;
+
+	memset(keep, 0, SUP_MAX_LISTENERS * sizeof(*keep));
+	for (int i = 0; i < c->nlisten; i++) {
+		struct listener *l = sup_listener_find(s, &c->listen[i]);
+
+		if (l != NULL) {
+			keep[l - s->listeners] = true;
+			continue;
+		}
+		if ((l = sup_listener_free_slot(s)) == NULL) {
+			snprintf(err, errlen, "too many listeners");
+			goto fail;
+		}
+		l->fd = listen_open(&c->listen[i], c->backlog, err, errlen);
+		if (l->fd == -1)
+			goto fail;
+		l->conf = c->listen[i];
+		l->active = false;      /* activated by the caller on success */
+		keep[l - s->listeners] = true;
+		bound[nbound++] = l;
+		if (listen_actual(l->fd, l->actual, sizeof(l->actual)) == -1)
+			strlcpy(l->actual, l->conf.text, sizeof(l->actual));
+	}
+	return 0;
+fail:
+	for (int i = 0; i < nbound; i++) {
+		close(bound[i]->fd);
+		bound[i]->fd = -1;
+	}
+	return -1;
+}
+
+/* Makes exactly the kept listeners active; the rest stay open until no
+ * worker of an older generation can still be using them. */
+static void
+sup_listen_commit(struct sup *s, const bool *keep)
+{
+	for (int i = 0; i < SUP_MAX_LISTENERS; i++)
+		if (s->listeners[i].fd != -1)
+			s->listeners[i].active = keep[i];
+}
+
+static void
+sup_listen_close_unused(struct sup *s, bool all)
+{
+	for (int i = 0; i < SUP_MAX_LISTENERS; i++) {
+		struct listener *l = &s->listeners[i];
+
+		if (l->fd == -1 || (l->active && !all))
+			continue;
+		log_info("closing listener %s", l->actual);
+		close(l->fd);
+		l->fd = -1;
+		l->active = false;
+	}
+}
+
+static void
+sup_listen_describe(const struct sup *s, char *buf, size_t len)
+{
+	buf[0] = '\0';
+	for (int i = 0; i < SUP_MAX_LISTENERS; i++) {
+		if (s->listeners[i].fd == -1 || !s->listeners[i].active)
+			continue;
+		if (buf[0] != '\0')
+			strlcat(buf, ", ", len);
+		strlcat(buf, s->listeners[i].actual, len);
+	}
+}
+
+/* ---- workers ------------------------------------------------------------ */
+
+static void
+sup_spawn(struct sup *s, int slot, int64_t now)
+{
+	int fds[WORKER_MAX_LISTEN];
+	struct spawn_args a = {
+		.conf = &s->conf, .listen_fds = fds, .stats_queue = s->statsq_name,
+		.sigmask = &s->sigmask, .slot = slot, .generation = s->generation,
+	};
+	struct proc *p;
+	int chan;
+	pid_t pid;
+
+	a.nlisten = sup_listen_fds(s, fds);
+	pid = spawn_worker(&a, &chan);
+	if (pid == -1) {
+		log_warn("fork for worker %d", slot);
+		if ((p = procs_add(&s->procs, slot, s->generation, 0, -1, now,
+		    time(NULL))) != NULL)
+			procs_to_backoff(&s->procs, p, now, PROCS_BACKOFF_MAX_MS / 30);
+		return;
+	}
+	p = procs_add(&s->procs, slot, s->generation, pid, chan, now, time(NULL));
+	if (p == NULL) {
+		/* Cannot happen within max_workers; do not leave it unwatched. */
+		log_warnx("worker table full; killing pid %d", (int)pid);
+		kill(pid, SIGKILL);
+		close(chan);
+		return;
+	}
+	sup_watch(s, EPOLL_CTL_ADD, EV_CHANNEL, chan, EPOLLIN);
+	log_debug("worker %d (pid %d) spawned, generation %u", slot, (int)pid,
+	    s->generation);
+}
+
+static void
+sup_close_channel(struct sup *s, struct proc *p)
+{
+	if (p->chan_fd == -1)
+		return;
+	sup_unwatch(s, p->chan_fd);
+	close(p->chan_fd);
+	p->chan_fd = -1;
+}
+
+static void
+sup_send(struct sup *s, struct proc *p, enum msg_type type, uint32_t deadline_ms)
+{
+	struct msg m;
+
+	memset(&m, 0, sizeof(m));
+	if (type == MSG_STOP_GRACEFUL)
+		m.u.stop.deadline_ms = deadline_ms;
+	if (p->chan_fd == -1 || channel_send(p->chan_fd, &m, type) == -1)
+		log_warn("worker %d (pid %d): sending %s", p->slot, (int)p->pid,
+		    msg_type_name(type));
+	(void)s;
+}
+
+/* Asks p to finish its requests and exit; SIGKILL follows at the deadline. */
+static void
+sup_retire(struct sup *s, struct proc *p, int64_t now)
+{
+	if (p->pid <= 0) {
+		procs_remove(&s->procs, p);
+		return;
+	}
+	sup_send(s, p, MSG_STOP_GRACEFUL, (uint32_t)s->conf.graceful_timeout_ms);
+	procs_retire(p, now, s->conf.graceful_timeout_ms);
+	log_debug("worker %d (pid %d, generation %u) retiring", p->slot, (int)p->pid,
+	    p->generation);
+}
+
+static void
+sup_kill(struct proc *p)
+{
+	if (p->pid > 0 && !p->killed && kill(p->pid, SIGKILL) == -1)
+		log_warn("kill(%d, SIGKILL)", (int)p->pid);
+	p->killed = true;
+}
+
+/* ---- messages ----------------------------------------------------------- */
+
+static void
+sup_take_stats(struct sup *s, const struct msg_stats *st)
+{
+	struct proc *p = procs_by_pid(&s->procs, st->pid);
+
+	/* A report from a worker already reaped is older than the final one
+	 * retired with it; cumulative counters make dropping it exact. */
+	if (p == NULL || p->generation != st->generation || p->slot != (int)st->slot)
+		return;
+	procs_report(p, &st->c);
+}
+
+static void
+sup_drain_stats(struct sup *s)
+{
+	enum msg_result why = MSG_OK;
+	struct msg m;
+
+	if (s->statsq == (mqd_t)-1)
+		return;
+	for (int i = 0; i < 100000; i++) {
+		switch (mqueue_recv(s->statsq, &m, &why)) {
+		case CHANNEL_MSG:
+			if (m.h.type == MSG_STATS) {
+				sup_take_stats(s, &m.u.stats);
+				break;
+			}
+			why = MSG_ERR_TYPE;
+			/* FALLTHROUGH */
+		case CHANNEL_BAD:
+			log_warnx("stats queue: dropped malformed message: %s",
+			    msg_result_name(why));
+			s->dropped++;
+			break;
+		case CHANNEL_AGAIN:
+			return;
+		default:
+			log_warn("stats queue: mq_receive");
+			return;
+		}
+	}
+}
+
+static void
+sup_channel_msg(struct sup *s, struct proc *p, const struct msg *m, int64_t now)
+{
+	switch (m->h.type) {
+	case MSG_READY:
+		procs_ready(p, now);
+		log_debug("worker %d (pid %d) ready", p->slot, (int)p->pid);
+		break;
+	case MSG_HEARTBEAT:
+		procs_heartbeat(p, now);
+		break;
+	case MSG_STATS:
+		sup_take_stats(s, &m->u.stats);
+		break;
+	default:
+		log_warnx("worker %d channel: dropped malformed message: unexpected %s",
+		    p->slot, msg_type_name(m->h.type));
+		s->dropped++;
+		break;
+	}
+}
+
+/* Reads everything p has sent; closes the channel at EOF. */
+static void
+sup_read_channel(struct sup *s, struct proc *p, int64_t now)
+{
+	enum msg_result why = MSG_OK;
+	struct msg m;
+
+	for (int i = 0; i < 1024 && p->chan_fd != -1; i++) {
+		switch (channel_recv(p->chan_fd, &m, &why)) {
+		case CHANNEL_MSG:
+			sup_channel_msg(s, p, &m, now);
+			break;
+		case CHANNEL_BAD:
+			log_warnx("worker %d channel: dropped malformed message: %s",
+			    p->slot, msg_result_name(why));
+			s->dropped++;
+			break;
+		case CHANNEL_AGAIN:
+			return;
+		case CHANNEL_EOF:
+			sup_close_channel(s, p);
+			return;
+		default:
+			log_warn("worker %d channel: recv", p->slot);
+			sup_close_channel(s, p);
+			return;
+		}
+	}
+}
+
+/* ---- reaping ------------------------------------------------------------ */
+
+static void
+sup_log_exit(const struct proc *p, int status, enum procs_exit_kind kind)
+{
+	if (kind == PROCS_EXIT_ASKED || kind == PROCS_EXIT_HUNG) {
+		log_info("worker %d (pid %d, generation %u) exited", p->slot,
+		    (int)p->pid, p->generation);
+	} else if (kind == PROCS_EXIT_RECYCLED) {
+		log_info("worker %d (pid %d) exited with status 0; recycled", p->slot,
+		    (int)p->pid);
+	} else if (WIFSIGNALED(status)) {
+		log_warnx("worker %d (pid %d) killed by signal %d", p->slot,
+		    (int)p->pid, WTERMSIG(status));
+	} else {
+		log_warnx("worker %d (pid %d) exited with status %d", p->slot,
+		    (int)p->pid, WEXITSTATUS(status));
+	}
+}
+
+static void
+sup_reaped(struct sup *s, struct proc *p, int status, int64_t now)
+{
+	enum procs_exit_kind kind;
+	int delay;
+
+	/* Whatever it sent before dying is already queued: take it all, so its
+	 * final counters are in before they are retired. */
+	sup_read_channel(s, p, now);
+	sup_close_channel(s, p);
+	sup_drain_stats(s);
+	kind = procs_exited(&s->procs, p, status, s->generation, now, &delay);
+	sup_log_exit(p, status, kind);
+	if (kind == PROCS_EXIT_UNEXPECTED)
+		s->unexpected++;
+	if (delay > 0 && !s->stopping && !s->quitting) {
+		log_warnx("worker %d keeps dying right after start; backing off %d ms",
+		    p->slot, delay);
+		procs_to_backoff(&s->procs, p, now, delay);
+	} else
+		procs_remove(&s->procs, p);
+}
+
+static void
+sup_reap(struct sup *s, int64_t now)
+{
+	struct proc *p;
+	int status;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if ((p = procs_by_pid(&s->procs, pid)) != NULL)
+			sup_reaped(s, p, status, now);
+	}
+}
+
+/* ---- intents ------------------------------------------------------------ */
+
+static int
+sup_clamp_workers(const struct sup *s, int n)
+{
+	if (n < 1)
+		return 1;
+	return n > s->conf.max_workers ? s->conf.max_workers : n;
+}
+
+static void
+sup_scale(struct sup *s, const struct intents *in)
+{
+	int n = s->target;
+
+	if (in->scale_set)
+		n = in->scale_abs;
+	n = sup_clamp_workers(s, n + in->scale_rel);
+	if (n != s->target)
+		log_info("scaling from %d to %d workers", s->target, n);
+	s->target = n;
+}
+
+/* Retires every serving worker; the loop ends when the table is empty. */
+static void
+sup_stop(struct sup *s, int64_t now)
+{
+	log_info("graceful stop: retiring all workers (up to %d ms)",
+	    s->conf.graceful_timeout_ms);
+	notify_systemd("STOPPING=1");
+	s->stopping = true;
+	for (int i = 0; i < PROCS_MAX; i++) {
+		struct proc *p = &s->procs.p[i];
+
+		if (p->state == PROC_BACKOFF)
+			procs_remove(&s->procs, p);
+		else if (p->state == PROC_STARTING || p->state == PROC_READY)
+			sup_retire(s, p, now);
+	}
+}
+
+static void
+sup_quit(struct sup *s)
+{
+	log_info("fast stop: killing all workers");
+	notify_systemd("STOPPING=1");
+	s->quitting = true;
+	for (int i = 0; i < PROCS_MAX; i++) {
+		struct proc *p = &s->procs.p[i];
+
+		if (p->state == PROC_BACKOFF)
+			procs_remove(&s->procs, p);
+		else if (p->state != PROC_FREE) {
+			sup_send(s, p, MSG_STOP_NOW, 0);
+			sup_kill(p);
+			p->state = PROC_STOPPING;
+		}
+	}
+}
+
+static void
+sup_reopen(struct sup *s)
+{
+	if (log_reopen() == -1)
+		log_warn("reopening the error log");
+	for (int i = 0; i < PROCS_MAX; i++) {
+		struct proc *p = &s->procs.p[i];
+
+		if (p->pid > 0 && p->chan_fd != -1 && p->state != PROC_FREE)
+			sup_send(s, p, MSG_REOPEN_LOGS, 0);
+	}
+	log_info("log files reopened");
+}
+
+/* Swaps in a validated configuration: logs, worker count, generation. */
+static void
+sup_reload_commit(struct sup *s, const struct config *nc)
+{
+	if (nc->workers != s->conf_workers)
+		s->target = nc->workers;
+	s->conf_workers = nc->workers;
+	s->conf = *nc;
+	s->target = sup_clamp_workers(s, s->target);
+	if (log_open(nc->error_log) == -1)
+		log_warn("error_log %s", nc->error_log);
+	log_set_level((enum log_level)nc->log_level);
+	s->generation++;
+	s->reloads++;
+	procs_reset_backoff(&s->procs);
+	s->ready_pending = true;
+}
+
+static void
+sup_reload(struct sup *s)
+{
+	bool keep[SUP_MAX_LISTENERS];
+	struct config *nc;
+	char err[CONFIG_ERR_LEN];
+	int test_only = 0;
+
+	notify_systemd("RELOADING=1");
+	if ((nc = malloc(sizeof(*nc))) == NULL) {
+		log_warn("reload failed: malloc; keeping the old configuration");
+		return;
+	}
+	if (config_from_args(nc, s->argc, s->argv, &test_only, err, sizeof(err)) != 0 ||
+	    sup_listen_bind(s, nc, keep, err, sizeof(err)) == -1) {
+		log_warnx("reload failed: %s; keeping the old configuration", err);
+		notify_systemd("READY=1");
+		free(nc);
+		return;
+	}
+	sup_listen_commit(s, keep);
+	sup_reload_commit(s, nc);
+	free(nc);
+	log_info("reloaded: generation %u, %d workers", s->generation, s->target);
+}
+
+static void
+sup_intents(struct sup *s, int64_t now)
+{
+	struct intents in = s->in;
+
+	memset(&s->in, 0, sizeof(s->in));
+	if (in.reap)
+		sup_reap(s, now);
+	if (in.quit && !s->quitting)
+		sup_quit(s);
+	if (in.stop && !s->stopping && !s->quitting)
+		sup_stop(s, now);
+	if (s->stopping || s->quitting)
+		return;
+	if (in.reload)
+		sup_reload(s);
+	if (in.scale_set || in.scale_rel != 0)
+		sup_scale(s, &in);
+	if (in.reopen)
+		sup_reopen(s);
+}
+
+/* ---- deadlines and convergence ------------------------------------------ */
+
+static void
+sup_deadlines(struct sup *s, int64_t now)
+{
+	for (int i = 0; i < PROCS_MAX; i++) {
+		struct proc *p = &s->procs.p[i];
+
+		if (procs_is_hung(p, now, s->conf.worker_timeout_ms) && !s->quitting) {
+			log_warnx("worker %d (pid %d) sent no heartbeat for %d ms; "
+			    "killing it", p->slot, (int)p->pid, s->conf.worker_timeout_ms);
+			sup_kill(p);
+			p->hung = true;
+			s->hung++;
+		} else if (p->state == PROC_STOPPING && !p->killed &&
+		    now >= p->deadline_ms) {
+			log_warnx("worker %d (pid %d) still running after %d ms; killing it",
+			    p->slot, (int)p->pid, s->conf.graceful_timeout_ms);
+			sup_kill(p);
+		}
+	}
+}
+
+/* Spawns missing slots of the current generation, retires surplus ones and,
+ * one per ready new worker, the old generation. */
+static void
+sup_converge(struct sup *s, int64_t now)
+{
+	int ready, allowed;
+
+	for (int slot = 0; slot < s->target; slot++) {
+		struct proc *p = procs_in_slot(&s->procs, slot, s->generation);
+
+		if (p != NULL && p->state == PROC_BACKOFF && now >= p->deadline_ms) {
+			procs_remove(&s->procs, p);
+			p = NULL;
+		}
+		if (p == NULL)
+			sup_spawn(s, slot, now);
+	}
+	for (int i = PROCS_MAX - 1; i >= 0; i--) {
+		struct proc *p = &s->procs.p[i];
+
+		if (p->state != PROC_FREE && p->state != PROC_STOPPING &&
+		    p->generation == s->generation && p->slot >= s->target)
+			sup_retire(s, p, now);
+	}
+	ready = procs_count(&s->procs, s->generation, PROC_READY);
+	allowed = s->target - ready;
+	while (procs_old_serving(&s->procs, s->generation) > (allowed > 0 ? allowed : 0))
+		sup_retire(s, procs_old_victim(&s->procs, s->generation), now);
+	if (s->ready_pending && ready >= s->target) {
+		s->ready_pending = false;
+		notify_systemd("READY=1");
+		log_info("generation %u ready: %d workers", s->generation, ready);
+	}
+	if (procs_running(&s->procs) == procs_count(&s->procs, s->generation, PROC_READY) +
+	    procs_count(&s->procs, s->generation, PROC_STARTING))
+		sup_listen_close_unused(s, false);
+}
+
+/* ---- status ------------------------------------------------------------- */
+
+static void
+sup_snapshot_worker(const struct proc *p, int64_t now, struct snapshot_worker *w)
+{
+	w->slot = p->slot;
+	w->pid = (int)p->pid;
+	w->generation = p->generation;
+	strlcpy(w->state, procs_state_name(p->state), sizeof(w->state));
+	w->started = p->started_wall;
+	w->requests = p->latest.requests;
+	w->connections_active = p->latest.connections_active;
+	w->heartbeat_age_ms = p->pid > 0 ? now - p->heartbeat_ms : 0;
+}
+
+static void
+sup_snapshot(struct sup *s, int64_t now)
+{
+	struct snapshot *sn = &s->snap;
+
+	memset(sn, 0, sizeof(*sn));
+	sn->time = time(NULL);
+	sn->pid = (int)getpid();
+	sn->uptime_s = (double)(now - s->start_ms) / 1000.0;
+	sn->generation = s->generation;
+	for (int i = 0; i < SUP_MAX_LISTENERS && sn->nlisten < SNAPSHOT_MAX_LISTEN; i++)
+		if (s->listeners[i].fd != -1 && s->listeners[i].active)
+			strlcpy(sn->listen[sn->nlisten++], s->listeners[i].actual,
+			    sizeof(sn->listen[0]));
+	sn->workers_target = s->target;
+	sn->workers_running = procs_running(&s->procs);
+	procs_totals(&s->procs, &sn->totals);
+	sn->reloads = s->reloads;
+	sn->worker_exits_unexpected = s->unexpected;
+	sn->workers_hung_killed = s->hung;
+	sn->messages_dropped = s->dropped;
+	for (int i = 0; i < PROCS_MAX && sn->nworkers < SNAPSHOT_MAX_WORKERS; i++)
+		if (s->procs.p[i].state != PROC_FREE)
+			sup_snapshot_worker(&s->procs.p[i], now,
+			    &sn->workers[sn->nworkers++]);
+}
+
+static void
+sup_status_detach(struct sup *s, int64_t now)
+{
+	if (s->status.fd != -1)
+		sup_unwatch(s, s->status.fd);
+	status_detach(&s->status);
+	s->status_probe_ms = now;
+}
+
+static void
+sup_status_flush(struct sup *s, int64_t now)
+{
+	switch (status_flush(&s->status)) {
+	case 0:
+		sup_watch(s, EPOLL_CTL_MOD, EV_FIFO, s->status.fd, 0);
+		break;
+	case 1:
+		sup_watch(s, EPOLL_CTL_MOD, EV_FIFO, s->status.fd, EPOLLOUT);
+		break;
+	default:
+		sup_status_detach(s, now);
+		break;
+	}
+}
+
+static void
+sup_status_probe(struct sup *s, int64_t now)
+{
+	int r;
+
+	s->status_probe_ms = now + SUP_PROBE_MS;
+	if ((r = status_attach(&s->status)) == 0)
+		return;
+	if (r == -1) {
+		log_warn("status_pipe %s: open", s->status.path);
+		return;
+	}
+	/* Registered with no events: EPOLLERR still reports the reader leaving. */
+	if (sup_watch(s, EPOLL_CTL_ADD, EV_FIFO, s->status.fd, 0) == -1) {
+		status_detach(&s->status);
+		return;
+	}
+	s->status_next_ms = now;
+}
+
+static void
+sup_status(struct sup *s, int64_t now)
+{
+	if (!s->have_status)
+		return;
+	if (s->status.fd == -1 && now >= s->status_probe_ms)
+		sup_status_probe(s, now);
+	if (s->status.fd == -1 || now < s->status_next_ms)
+		return;
+	s->status_next_ms = now + s->conf.status_interval_ms;
+	if (status_pending(&s->status))
+		return;     /* a slow reader skips snapshots, never blocks us */
+	sup_drain_stats(s);
+	sup_snapshot(s, now);
+	if (status_encode(&s->status, &s->snap, s->conf.status_format) == -1) {
+		log_warnx("status_pipe: snapshot does not fit the buffer");
+		return;
+	}
+	sup_status_flush(s, now);
+}
+
+static int
+sup_timeout(const struct sup *s, int64_t now)
+{
+	int64_t next = procs_next_deadline(&s->procs, now, s->conf.worker_timeout_ms);
+
+	if (s->have_status && !s->stopping && !s->quitting) {
+		int64_t st = s->status.fd == -1 ? s->status_probe_ms : s->status_next_ms;
+
+		if (st < next)
+			next = st;
+	}
+	if (next <= now)
+		return 0;
+	return next - now > SUP_MAX_WAIT_MS ? SUP_MAX_WAIT_MS : (int)(next - now);
+}
+
+/* ---- the loop ----------------------------------------------------------- */
+
+static void
+sup_event(struct sup *s, const struct epoll_event *ev, int64_t now)
+{
+	enum sup_kind kind = (enum sup_kind)(ev->data.u64 >> 32);
+	int fd = (int)(uint32_t)ev->data.u64;
+	struct proc *p;
+
+	switch (kind) {
+	case EV_SIGNAL:
+		if (signals_read(fd, &s->in) == -1)
+			log_warn("signalfd read");
+		break;
+	case EV_CHANNEL:
+		if ((p = procs_by_fd(&s->procs, fd)) != NULL)
+			sup_read_channel(s, p, now);
+		else
+			sup_unwatch(s, fd);
+		break;
+	case EV_STATSQ:
+		sup_drain_stats(s);
+		break;
+	case EV_CTLQ:
+		control_drain(s->ctlq, &s->in, &s->dropped);
+		break;
+	case EV_FIFO:
+		if (fd != s->status.fd)
+			break;
+		if (ev->events & (EPOLLERR | EPOLLHUP))
+			sup_status_detach(s, now);
+		else if (ev->events & EPOLLOUT)
+			sup_status_flush(s, now);
+		break;
+	}
+}
+
+static bool
+sup_done(const struct sup *s)
+{
+	if (!s->stopping && !s->quitting)
+		return false;
+	for (int i = 0; i < PROCS_MAX; i++)
+		if (s->procs.p[i].state != PROC_FREE)
+			return false;
+	return true;
+}
+
+static void
+sup_loop(struct sup *s)
+{
+	struct epoll_event evs[64];
+	int64_t now;
+	int n;
+
+	for (;;) {
+		now = clock_mono_ms();
+		n = epoll_wait(s->epfd, evs, 64, sup_timeout(s, now));
+		if (n == -1 && errno != EINTR)
+			fatal("epoll_wait");
+		now = clock_mono_ms();
+		for (int i = 0; i < n; i++)
+			sup_event(s, &evs[i], now);
+		sup_intents(s, now);
+		sup_deadlines(s, now);
+		if (sup_done(s))
+			return;
+		if (!s->stopping && !s->quitting) {
+			sup_converge(s, now);
+			sup_status(s, now);
+		}
+	}
+}
+
+/* ---- setup and teardown ------------------------------------------------- */
+
+static int
+sup_queues(struct sup *s)
+{
+	pid_t pid = getpid();
+
+	if (mqueue_name(s->statsq_name, sizeof(s->statsq_name), pid, "stats") == -1 ||
+	    mqueue_name(s->ctlq_name, sizeof(s->ctlq_name), pid, "ctl") == -1) {
+		log_warnx("queue name too long");
+		return -1;
+	}
+	s->statsq = mqueue_create(s->statsq_name, mqueue_msg_max(), 0600);
+	if (s->statsq == (mqd_t)-1) {
+		log_warn("mq_open(%s)", s->statsq_name);
+		return -1;
+	}
+	s->ctlq = mqueue_create(s->ctlq_name, 10, 0600);
+	if (s->ctlq == (mqd_t)-1) {
+		log_warn("mq_open(%s)", s->ctlq_name);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+sup_events_open(struct sup *s)
+{
+	if ((s->epfd = epoll_create1(EPOLL_CLOEXEC)) == -1) {
+		log_warn("epoll_create1");
+		return -1;
+	}
+	if ((s->sigfd = signals_open(&s->sigmask)) == -1) {
+		log_warn("signalfd");
+		return -1;
+	}
+	if (sup_watch(s, EPOLL_CTL_ADD, EV_SIGNAL, s->sigfd, EPOLLIN) == -1 ||
+	    sup_watch(s, EPOLL_CTL_ADD, EV_STATSQ, (int)s->statsq, EPOLLIN) == -1 ||
+	    sup_watch(s, EPOLL_CTL_ADD, EV_CTLQ, (int)s->ctlq, EPOLLIN) == -1)
+		return -1;
+	return 0;
+}
+
+static void
+sup_cleanup(struct sup *s)
+{
+	sup_drain_stats(s);
+	sup_listen_close_unused(s, true);
+	if (s->have_status)
+		status_close(&s->status, true);
+	if (s->statsq != (mqd_t)-1) {
+		mq_close(s->statsq);
+		mq_unlink(s->statsq_name);
+	}
+	if (s->ctlq != (mqd_t)-1) {
+		mq_close(s->ctlq);
+		mq_unlink(s->ctlq_name);
+	}
+	if (s->pfh != NULL)
+		pidfile_remove(s->pfh);
+	if (s->epfd != -1)
+		close(s->epfd);
+	if (s->sigfd != -1)
+		close(s->sigfd);
+}
+
+/* Everything that can fail with a message on the terminal: the pidfile lock,
+ * the listeners, the FIFO, the error log. Done before daemonizing. */
+static int
+sup_prepare(struct sup *s)
+{
+	bool keep[SUP_MAX_LISTENERS];
+	char err[CONFIG_ERR_LEN];
+
+	if (s->conf.pidfile[0] != '\0' &&
+	    (s->pfh = daemon_pidfile_open(s->conf.pidfile, err, sizeof(err))) == NULL)
+		goto fail;
+	if (sup_listen_bind(s, &s->conf, keep, err, sizeof(err)) == -1)
+		goto fail;
+	sup_listen_commit(s, keep);
+	if (s->conf.status_pipe[0] != '\0') {
+		if (status_open(&s->status, s->conf.status_pipe, err, sizeof(err)) == -1)
+			goto fail;
+		s->have_status = true;
+	}
+	if (log_open(s->conf.error_log) == -1) {
+		log_warn("error_log %s", s->conf.error_log);
+		return -1;
+	}
+	log_set_level((enum log_level)s->conf.log_level);
+	return 0;
+fail:
+	log_warnx("%s", err);
+	return -1;
+}
+
+static int
+sup_start(struct sup *s)
+{
+	char where[512];
+
+	if (sup_prepare(s) == -1)
+		return -1;
+	if (s->conf.daemon && daemon_detach() == -1) {
+		log_warn("daemon");
+		return -1;
+	}
+	if (s->pfh != NULL && pidfile_write(s->pfh) == -1)
+		log_warn("pidfile %s: write", s->conf.pidfile);
+	if (sup_queues(s) == -1 || sup_events_open(s) == -1)
+		return -1;
+	setproctitle("-preforkd: supervisor");
+	s->start_ms = clock_mono_ms();
+	s->status_probe_ms = s->start_ms;
+	sup_listen_describe(s, where, sizeof(where));
+	log_info("preforkd started: pid %d, %d workers, listening on %s",
+	    (int)getpid(), s->target, where);
+	return 0;
+}
+
+static void
+sup_init(struct sup *s, struct config *conf, int argc, char **argv)
+{
+	memset(s, 0, sizeof(*s));
+	s->conf = *conf;
+	s->argc = argc;
+	s->argv = argv;
+	s->conf_workers = conf->workers;
+	s->generation = 1;
+	s->ready_pending = true;
+	s->epfd = s->sigfd = -1;
+	s->statsq = s->ctlq = (mqd_t)-1;
+	s->status.fd = -1;
+	procs_init(&s->procs);
+	for (int i = 0; i < SUP_MAX_LISTENERS; i++)
+		s->listeners[i].fd = -1;
+	s->target = sup_clamp_workers(s, conf->workers);
+}
+
+int
+supervisor_run(struct config *conf, int argc, char **argv)
+{
+	static struct sup sup;     /* large; one per process */
+	struct sup *s = &sup;
+	int rc = 1;
+
+	sup_init(s, conf, argc, argv);
+	if (sup_start(s) == 0) {
+		sup_loop(s);
+		log_info("preforkd stopped");
+		rc = 0;
+	}
+	sup_cleanup(s);
+	return rc;
+}
