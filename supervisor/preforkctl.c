@@ -1,0 +1,659 @@
+/*
+ * preforkctl: the operator's remote control (DESIGN §3, §9). It finds the
+ * supervisor through its pidfile, sends commands down the control queue
+ * /preforkd.<pid>.ctl (falling back to the equivalent signal where one
+ * exists), and reads the status pipe for `status`.
+ *
+ * Exit codes (also in the usage text): 0 success / running, 1 failure or
+ * a stale pidfile, 2 usage, 3 not running, 4 permission denied.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bsd/string.h>
+
+#include "ipc/mqueue.h"
+#include "ipc/msg.h"
+#include "supervisor/config.h"
+#include "supervisor/ctl_status.h"
+
+#define CTL_DEFAULT_PIDFILE "/run/preforkd.pid"
+#define CTL_STATUS_WAIT_MS 3000
+#define CTL_SEND_WAIT_MS 2000
+
+enum ctl_exit {
+	CTL_OK = 0,
+	CTL_FAIL = 1,   /* also: stale pidfile (LSB status 1) */
+	CTL_USAGE = 2,
+	CTL_NOT_RUNNING = 3,
+	CTL_PERM = 4,
+	CTL_NO_QUEUE = -1, /* internal: the control queue does not exist */
+};
+
+struct ctl {
+	const char *pidfile;
+	const char *config;
+	const char *status_pipe;
+	const char *command;
+	int nargs;
+	char **args;
+	bool json, watch, no_wait;
+	long count;           /* --count: snapshots to show, 0 = unbounded */
+	long timeout_s;       /* --timeout for stop/quit, -1 = not given */
+	pid_t pid;
+	bool foreign;         /* alive but kill() says EPERM */
+	char pidbuf[PATH_MAX];
+	char pipebuf[PATH_MAX];
+};
+
+static const char ctl_usage_text[] =
+"usage: preforkctl [-p PIDFILE | -c CONFIG] [-s STATUS_PIPE] COMMAND [ARGS]\n"
+"\n"
+"commands:\n"
+"  status [--json] [--watch [--count N]]\n"
+"                     is it running; with a status pipe, a table of the\n"
+"                     latest snapshot (--json: the raw line; --watch: every\n"
+"                     snapshot until interrupted or N were shown)\n"
+"  reload             re-read the configuration, new generation of workers\n"
+"  stop [--timeout S] [--no-wait]\n"
+"                     graceful stop; waits up to S seconds (60) for the exit\n"
+"  quit [--timeout S] [--no-wait]\n"
+"                     fast stop (like SIGINT); waits like stop\n"
+"  reopen             reopen log files (after logrotate)\n"
+"  scale N|+N|-N      set the number of workers, or add / remove some\n"
+"  check              test the configuration of -c CONFIG (preforkd -t)\n"
+"\n"
+"options:\n"
+"  -p PIDFILE         the supervisor's pidfile (default " CTL_DEFAULT_PIDFILE ")\n"
+"  -c CONFIG          take pidfile and status_pipe from this config file\n"
+"  -s STATUS_PIPE     the status FIFO (default: status_pipe of -c CONFIG)\n"
+"  -h, --help         this text\n"
+"\n"
+"exit codes:\n"
+"  0  success (status: running)\n"
+"  1  failure; status: stale pidfile (process gone, pidfile left behind)\n"
+"  2  usage error\n"
+"  3  not running (no pidfile)\n"
+"  4  permission denied (run as the server's user or root)\n";
+
+/* -h prints the usage text; a usage error is one line on stderr. */
+static int
+ctl_usage(const char *fmt, const char *arg)
+{
+	if (fmt == NULL) {
+		fputs(ctl_usage_text, stdout);
+		return CTL_OK;
+	}
+	fputs("preforkctl: ", stderr);
+	fprintf(stderr, fmt, arg);
+	fputs(" (see preforkctl -h)\n", stderr);
+	return CTL_USAGE;
+}
+
+static int
+ctl_error(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* One clear line on stderr; returns code so callers can `return ctl_error(..)`. */
+static int
+ctl_error(int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("preforkctl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs("\n", stderr);
+	return code;
+}
+
+/* ---- command line ---------------------------------------------------- */
+
+/* "-1" and "+2" are scale arguments, not options. */
+static bool
+ctl_is_number(const char *s)
+{
+	if (*s == '+' || *s == '-')
+		s++;
+	if (*s == '\0')
+		return false;
+	for (; *s != '\0'; s++)
+		if (*s < '0' || *s > '9')
+			return false;
+	return true;
+}
+
+static int
+ctl_parse_long(const char *opt, const char *s, long min, long max, long *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = s != NULL ? strtol(s, &end, 10) : 0;
+	if (s == NULL || *s == '\0' || *end != '\0' || errno != 0 || v < min || v > max) {
+		fprintf(stderr, "preforkctl: %s: expected a number %ld..%ld, got \"%s\"\n",
+		    opt, min, max, s != NULL ? s : "");
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+/* Matches "-x VALUE", "-xVALUE", "--long VALUE" and "--long=VALUE".
+ * Returns 1 and sets *val (advancing *i) on a match, 0 otherwise, -1 when
+ * the value is missing. */
+static int
+ctl_opt_value(int argc, char **argv, int *i, const char *shrt, const char *lng,
+    const char **val)
+{
+	const char *a = argv[*i];
+	size_t n = strlen(lng);
+
+	if (shrt != NULL && strncmp(a, shrt, 2) == 0)
+		a += 2;
+	else if (strncmp(a, lng, n) == 0 && (a[n] == '\0' || a[n] == '='))
+		a += n + (a[n] == '=');
+	else
+		return 0;
+	if (*a == '\0' && argv[*i][strlen(argv[*i]) - 1] != '=') {
+		if (*i + 1 >= argc)
+			return -1;
+		a = argv[++*i];
+	}
+	*val = a;
+	return 1;
+}
+
+static int
+ctl_parse_option(struct ctl *c, int argc, char **argv, int *i)
+{
+	const char *a = argv[*i], *v = NULL;
+	int r;
+
+	if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0)
+		return 1;
+	if (strcmp(a, "--json") == 0)
+		return c->json = true, 0;
+	if (strcmp(a, "--watch") == 0)
+		return c->watch = true, 0;
+	if (strcmp(a, "--no-wait") == 0)
+		return c->no_wait = true, 0;
+	if ((r = ctl_opt_value(argc, argv, i, "-p", "--pidfile", &v)) != 0)
+		return r < 0 ? -1 : (c->pidfile = v, 0);
+	if ((r = ctl_opt_value(argc, argv, i, "-c", "--config", &v)) != 0)
+		return r < 0 ? -1 : (c->config = v, 0);
+	if ((r = ctl_opt_value(argc, argv, i, "-s", "--status-pipe", &v)) != 0)
+		return r < 0 ? -1 : (c->status_pipe = v, 0);
+	if ((r = ctl_opt_value(argc, argv, i, NULL, "--count", &v)) != 0)
+		return r < 0 || ctl_parse_long("--count", v, 1, LONG_MAX, &c->count) ? -1 :
+		    (c->watch = true, 0);
+	if ((r = ctl_opt_value(argc, argv, i, NULL, "--timeout", &v)) != 0)
+		return r < 0 || ctl_parse_long("--timeout", v, 0, 86400, &c->timeout_s) ? -1 : 0;
+	ctl_usage("unknown option %s", a);
+	return -2;
+}
+
+/* Fills c from argv. Returns -1 to continue, or an exit code. */
+static int
+ctl_parse_args(struct ctl *c, int argc, char **argv)
+{
+	int i, r;
+
+	c->args = calloc((size_t)argc + 1, sizeof(*c->args));
+	if (c->args == NULL)
+		return ctl_error(CTL_FAIL, "out of memory");
+	for (i = 1; i < argc; i++) {
+		if (argv[i][0] != '-' || argv[i][1] == '\0' || ctl_is_number(argv[i])) {
+			if (c->command == NULL)
+				c->command = argv[i];
+			else
+				c->args[c->nargs++] = argv[i];
+			continue;
+		}
+		if ((r = ctl_parse_option(c, argc, argv, &i)) == 1)
+			return ctl_usage(NULL, NULL);
+		if (r == -1)
+			return ctl_usage("option %s needs a valid value", argv[i]);
+		if (r == -2)
+			return CTL_USAGE;
+	}
+	if (c->command == NULL)
+		return ctl_usage("no command given", NULL);
+	if (c->pidfile != NULL && c->config != NULL)
+		return ctl_usage("give -p PIDFILE or -c CONFIG, not both%s", "");
+	return -1;
+}
+
+/* ---- finding the supervisor ------------------------------------------- */
+
+/* Takes pidfile and status_pipe from -c CONFIG unless given directly. */
+static int
+ctl_load_config(struct ctl *c)
+{
+	static struct config conf;
+	char err[CONFIG_ERR_LEN];
+
+	if (c->config == NULL) {
+		if (c->pidfile == NULL)
+			c->pidfile = CTL_DEFAULT_PIDFILE;
+		return -1;
+	}
+	config_defaults(&conf);
+	if (config_load_file(&conf, c->config, err, sizeof(err)) == -1)
+		return ctl_error(CTL_FAIL, "%s", err);
+	if (conf.pidfile[0] == '\0')
+		return ctl_error(CTL_FAIL, "%s sets no pidfile; give -p PIDFILE", c->config);
+	strlcpy(c->pidbuf, conf.pidfile, sizeof(c->pidbuf));
+	c->pidfile = c->pidbuf;
+	if (c->status_pipe == NULL && conf.status_pipe[0] != '\0') {
+		strlcpy(c->pipebuf, conf.status_pipe, sizeof(c->pipebuf));
+		c->status_pipe = c->pipebuf;
+	}
+	return -1;
+}
+
+/* Reads a positive pid. Returns 0, -1 when the file does not exist, -2
+ * when it cannot be read or holds no pid (errno says which). */
+static int
+ctl_read_pidfile(const char *path, pid_t *pid)
+{
+	char buf[32], *end;
+	FILE *f;
+	size_t n;
+	long v;
+
+	if ((f = fopen(path, "re")) == NULL)
+		return errno == ENOENT ? -1 : -2;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	errno = 0;
+	v = strtol(buf, &end, 10);
+	if (end == buf || v <= 0 || v > INT_MAX || errno != 0 ||
+	    (*end != '\0' && *end != '\n')) {
+		errno = EINVAL;
+		return -2;
+	}
+	*pid = (pid_t)v;
+	return 0;
+}
+
+/* A zombie answers kill(pid, 0) but is gone for our purposes (its parent
+ * simply has not reaped it yet). */
+static bool
+ctl_is_zombie(pid_t pid)
+{
+	char path[64], buf[512], *p;
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if ((f = fopen(path, "re")) == NULL)
+		return false;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	return p != NULL && (p[2] == 'Z' || p[2] == 'X');
+}
+
+/* 1 alive, 0 gone, -1 alive but not ours to signal. */
+static int
+ctl_alive(pid_t pid)
+{
+	if (kill(pid, 0) == -1)
+		return errno == EPERM ? -1 : 0;
+	return ctl_is_zombie(pid) ? 0 : 1;
+}
+
+/* A pid recycled by some other program must not get our signals. When
+ * /proc tells us the executable, its name must start with "preforkd". */
+static bool
+ctl_is_preforkd(pid_t pid)
+{
+	char path[64], exe[PATH_MAX];
+	const char *base;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+	if ((n = readlink(path, exe, sizeof(exe) - 1)) == -1)
+		return true; /* cannot tell (not ours, or no /proc): trust the pidfile */
+	exe[n] = '\0';
+	base = strrchr(exe, '/') != NULL ? strrchr(exe, '/') + 1 : exe;
+	return strncmp(base, "preforkd", 8) == 0;
+}
+
+/* Sets c->pid to a live supervisor. Returns -1 when found, else the exit
+ * code after saying why (on stdout for status, stderr otherwise). */
+static int
+ctl_find(struct ctl *c)
+{
+	FILE *out = strcmp(c->command, "status") == 0 ? stdout : stderr;
+	const char *pre = out == stderr ? "preforkctl: " : "";
+	int r;
+
+	if ((r = ctl_read_pidfile(c->pidfile, &c->pid)) == -1) {
+		fprintf(out, "%spreforkd is not running (no pidfile %s)\n", pre, c->pidfile);
+		return CTL_NOT_RUNNING;
+	}
+	if (r == -2 && errno == EACCES)
+		return ctl_error(CTL_PERM, "permission denied: cannot read %s", c->pidfile);
+	if (r == -2)
+		return ctl_error(CTL_FAIL, "pidfile %s holds no pid: %s", c->pidfile,
+		    strerror(errno));
+	r = ctl_alive(c->pid);
+	if (r == 0 || (r == 1 && !ctl_is_preforkd(c->pid))) {
+		fprintf(out, "%spreforkd is not running: stale pidfile %s (pid %d)\n",
+		    pre, c->pidfile, (int)c->pid);
+		return CTL_FAIL;
+	}
+	c->foreign = r == -1;
+	return -1;
+}
+
+static int
+ctl_permission(const struct ctl *c)
+{
+	return ctl_error(CTL_PERM,
+	    "permission denied: cannot control pid %d (run as its user or root)",
+	    (int)c->pid);
+}
+
+/* ---- sending ------------------------------------------------------------ */
+
+/* Sends one control message. Returns CTL_OK, CTL_NO_QUEUE, or an exit
+ * code after saying why. A full queue is retried for a while. */
+static int
+ctl_send(const struct ctl *c, unsigned cmd, int arg)
+{
+	struct msg m;
+	char name[64];
+	int waited = 0;
+	mqd_t q;
+
+	if (mqueue_name(name, sizeof(name), c->pid, "ctl") == -1)
+		return ctl_error(CTL_FAIL, "queue name too long");
+	if ((q = mqueue_open_send(name)) == (mqd_t)-1) {
+		if (errno == ENOENT)
+			return CTL_NO_QUEUE;
+		if (errno == EACCES || errno == EPERM)
+			return ctl_permission(c);
+		return ctl_error(CTL_FAIL, "control queue %s: %s", name, strerror(errno));
+	}
+	memset(&m, 0, sizeof(m));
+	m.u.control.command = cmd;
+	m.u.control.arg = arg;
+	while (mqueue_send(q, &m, MSG_CONTROL) == -1) {
+		if (errno != EAGAIN || waited >= CTL_SEND_WAIT_MS) {
+			mq_close(q);
+			return ctl_error(CTL_FAIL, "control queue %s: %s", name,
+			    errno == EAGAIN ? "full, the supervisor is not reading it" :
+			    strerror(errno));
+		}
+		usleep(20 * 1000);
+		waited += 20;
+	}
+	mq_close(q);
+	return CTL_OK;
+}
+
+/* The queue first; the signal when there is no queue (sig 0: none). */
+static int
+ctl_deliver(const struct ctl *c, unsigned cmd, int arg, int sig)
+{
+	int r;
+
+	if (c->foreign)
+		return ctl_permission(c);
+	if ((r = ctl_send(c, cmd, arg)) != CTL_NO_QUEUE)
+		return r;
+	if (sig == 0)
+		return ctl_error(CTL_FAIL, "no control queue /preforkd.%d.ctl for pid %d",
+		    (int)c->pid, (int)c->pid);
+	if (kill(c->pid, sig) == -1)
+		return errno == EPERM ? ctl_permission(c) :
+		    ctl_error(CTL_FAIL, "kill %d: %s", (int)c->pid, strerror(errno));
+	return CTL_OK;
+}
+
+/* ---- commands ------------------------------------------------------------ */
+
+static long
+ctl_mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+static int
+ctl_cmd_simple(struct ctl *c, unsigned cmd, int sig)
+{
+	if (c->nargs > 0)
+		return ctl_usage("%s takes no arguments", c->command);
+	return ctl_deliver(c, cmd, 0, sig);
+}
+
+static int
+ctl_cmd_stop(struct ctl *c, unsigned cmd, int sig)
+{
+	long deadline;
+	int r;
+
+	if ((r = ctl_cmd_simple(c, cmd, sig)) != CTL_OK || c->no_wait)
+		return r;
+	if (c->timeout_s == -1)
+		c->timeout_s = 60;
+	deadline = ctl_mono_ms() + c->timeout_s * 1000L;
+	while (ctl_alive(c->pid) != 0) {
+		if (ctl_mono_ms() >= deadline)
+			return ctl_error(CTL_FAIL, "preforkd (pid %d) still running after %lds",
+			    (int)c->pid, c->timeout_s);
+		usleep(50 * 1000);
+	}
+	return CTL_OK;
+}
+
+static int
+ctl_cmd_scale(struct ctl *c)
+{
+	const char *a = c->nargs == 1 ? c->args[0] : NULL;
+	long n = 0;
+
+	if (a == NULL)
+		return ctl_usage("scale needs one argument: N, +N or -N%s", "");
+	if (!ctl_is_number(a))
+		return ctl_usage("scale: expected N, +N or -N, got \"%s\"", a);
+	if (a[0] == '+' || a[0] == '-') {
+		if (ctl_parse_long("scale", a, -CONFIG_WORKERS_LIMIT, CONFIG_WORKERS_LIMIT, &n)
+		    == -1 || n == 0)
+			return n == 0 ? ctl_usage("scale: %s changes nothing", a) : CTL_USAGE;
+		return ctl_deliver(c, CTL_SCALE_REL, (int)n, 0);
+	}
+	if (ctl_parse_long("scale", a, 1, CONFIG_WORKERS_LIMIT, &n) == -1)
+		return CTL_USAGE;
+	return ctl_deliver(c, CTL_SCALE_ABS, (int)n, 0);
+}
+
+/* Where preforkd lives: $PREFORKD, next to us, or ../sbin (make install). */
+static void
+ctl_find_preforkd(char *buf, size_t len)
+{
+	const char *env = getenv("PREFORKD");
+	char self[PATH_MAX], *slash;
+	ssize_t n;
+
+	buf[0] = '\0';
+	if (env != NULL && env[0] != '\0') {
+		strlcpy(buf, env, len);
+		return;
+	}
+	if ((n = readlink("/proc/self/exe", self, sizeof(self) - 1)) == -1)
+		return;
+	self[n] = '\0';
+	if ((slash = strrchr(self, '/')) == NULL)
+		return;
+	slash[1] = '\0';
+	strlcpy(buf, self, len);
+	if (strlcat(buf, "preforkd", len) < len && access(buf, X_OK) == 0)
+		return;
+	strlcpy(buf, self, len);
+	if (strlcat(buf, "../sbin/preforkd", len) >= len || access(buf, X_OK) != 0)
+		buf[0] = '\0';
+}
+
+/* The configuration test is preforkd's own -t, so the output is the same. */
+static int
+ctl_cmd_check(struct ctl *c)
+{
+	char bin[PATH_MAX];
+
+	if (c->config == NULL)
+		return ctl_usage("check needs -c CONFIG%s", "");
+	if (c->nargs > 0)
+		return ctl_usage("%s takes no arguments", c->command);
+	ctl_find_preforkd(bin, sizeof(bin));
+	fflush(NULL);
+	if (bin[0] != '\0')
+		execl(bin, "preforkd", "-t", "-c", c->config, (char *)NULL);
+	execlp("preforkd", "preforkd", "-t", "-c", c->config, (char *)NULL);
+	return ctl_error(CTL_FAIL, "cannot run preforkd -t (set PREFORKD=/path/to/preforkd): %s",
+	    strerror(errno));
+}
+
+/* ---- status ---------------------------------------------------------------- */
+
+static void
+ctl_show(const struct ctl *c, const char *rec, bool clear)
+{
+	if (clear)
+		fputs("\033[H\033[2J", stdout);
+	if (c->json || ctl_status_print(stdout, rec) == -1)
+		printf("%s\n", rec);
+	if (!c->json && rec[0] != '{')
+		printf("\n"); /* keep text-format records apart */
+	fflush(stdout);
+}
+
+/* status --watch: every snapshot as it comes, until the supervisor goes
+ * away, the reader is interrupted, or --count snapshots were shown. */
+static int
+ctl_watch(struct ctl *c, struct ctl_status_reader *r)
+{
+	bool clear = !c->json && isatty(STDOUT_FILENO);
+	const char *rec;
+	long shown = 0;
+	int got;
+
+	while (c->count == 0 || shown < c->count) {
+		got = ctl_status_next(r, CTL_STATUS_WAIT_MS, &rec);
+		if (got == -1)
+			return ctl_error(CTL_FAIL, "%s: %s", c->status_pipe, strerror(errno));
+		if (got == 1) {
+			ctl_show(c, rec, clear);
+			shown++;
+		} else if (ctl_alive(c->pid) == 0) {
+			printf("preforkd is not running (pid %d exited)\n", (int)c->pid);
+			return CTL_NOT_RUNNING;
+		}
+	}
+	return CTL_OK;
+}
+
+/* The pipe gave nothing, but the process runs: say so, and why no table. */
+static int
+ctl_status_fallback(const struct ctl *c, const char *why)
+{
+	if (c->json || c->watch)
+		return ctl_error(CTL_FAIL, "%s: %s", c->status_pipe, why);
+	fprintf(stderr, "preforkctl: %s: %s\n", c->status_pipe, why);
+	printf("preforkd is running (pid %d)\n", (int)c->pid);
+	return CTL_OK;
+}
+
+static int
+ctl_cmd_status(struct ctl *c)
+{
+	struct ctl_status_reader r;
+	const char *rec;
+	int got, rc;
+
+	if (c->nargs > 0)
+		return ctl_usage("%s takes no arguments", c->command);
+	if (c->status_pipe == NULL) {
+		if (c->json || c->watch)
+			return ctl_error(CTL_FAIL,
+			    "no status pipe known (status_pipe in -c CONFIG, or -s PATH)");
+		printf("preforkd is running (pid %d)\n", (int)c->pid);
+		return CTL_OK;
+	}
+	if (ctl_status_open(&r, c->status_pipe) == -1)
+		return ctl_status_fallback(c, errno == EINVAL ? "not a FIFO" : strerror(errno));
+	if (c->watch) {
+		rc = ctl_watch(c, &r);
+	} else if ((got = ctl_status_next(&r, CTL_STATUS_WAIT_MS, &rec)) == 1) {
+		ctl_show(c, rec, false);
+		rc = CTL_OK;
+	} else {
+		rc = ctl_status_fallback(c, got == 0 ? "no snapshot within 3s" :
+		    strerror(errno));
+	}
+	ctl_status_close(&r);
+	return rc;
+}
+
+/* ---- main ---------------------------------------------------------------- */
+
+static int
+ctl_run(struct ctl *c)
+{
+	const char *cmd = c->command;
+	bool is_status = strcmp(cmd, "status") == 0, is_stop;
+	int r;
+
+	is_stop = strcmp(cmd, "stop") == 0 || strcmp(cmd, "quit") == 0;
+	if (!is_status && (c->json || c->watch))
+		return ctl_usage("--json, --watch and --count are options of status%s", "");
+	if (!is_stop && (c->no_wait || c->timeout_s != -1))
+		return ctl_usage("--timeout and --no-wait are options of stop and quit%s", "");
+	if (strcmp(cmd, "check") == 0)
+		return ctl_cmd_check(c);
+	if (strcmp(cmd, "reload") && strcmp(cmd, "reopen") && strcmp(cmd, "scale") &&
+	    !is_stop && !is_status)
+		return ctl_usage("unknown command \"%s\"", cmd);
+	if ((r = ctl_load_config(c)) != -1 || (r = ctl_find(c)) != -1)
+		return r;
+	if (is_status)
+		return ctl_cmd_status(c);
+	if (strcmp(cmd, "reload") == 0)
+		return ctl_cmd_simple(c, CTL_RELOAD, SIGHUP);
+	if (strcmp(cmd, "reopen") == 0)
+		return ctl_cmd_simple(c, CTL_REOPEN, SIGUSR1);
+	if (strcmp(cmd, "stop") == 0)
+		return ctl_cmd_stop(c, CTL_STOP, SIGTERM);
+	if (strcmp(cmd, "quit") == 0)
+		return ctl_cmd_stop(c, CTL_QUIT, SIGINT);
+	return ctl_cmd_scale(c);
+}
+
+int
+main(int argc, char **argv)
+{
+	static struct ctl c = { .timeout_s = -1 };
+	int r;
+
+	if ((r = ctl_parse_args(&c, argc, argv)) == -1)
+		r = ctl_run(&c);
+	free(c.args);
+	return r;
+}
