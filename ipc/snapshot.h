@@ -1,6 +1,16 @@
 /*
  * The status snapshot and its encoders (DESIGN §6). The struct holds values
  * only, so the supervisor can fill it and the encoders can be tested alone.
+ *
+ * Size bounds, with SNAPSHOT_MAX_WORKERS workers and SNAPSHOT_MAX_LISTEN
+ * addresses (tests/unit/test_snapshot.c checks them):
+ *   JSON, strings with nothing to escape (the supervisor's), any numbers:
+ *        <= 64,000 bytes, so 256 workers always fit a 64 KiB buffer;
+ *   text, same: <= 82,300 bytes (about 240 bytes a worker with realistic
+ *        numbers: 256 workers fit 64 KiB, but size the buffer for the bound);
+ *   any struct at all (every string byte escaped): JSON <= 89,900 bytes,
+ *        text <= 97,900. SNAPSHOT_BUF_SIZE holds every case of both.
+ * The NUL needs one byte more.
  */
 #ifndef PREFORKD_SNAPSHOT_H
 #define PREFORKD_SNAPSHOT_H
@@ -13,6 +23,8 @@
 #define SNAPSHOT_VERSION 1
 #define SNAPSHOT_MAX_WORKERS 256
 #define SNAPSHOT_MAX_LISTEN 16
+/* Holds either encoding of any struct snapshot (see the bounds above). */
+#define SNAPSHOT_BUF_SIZE (128 * 1024)
 
 struct snapshot_worker {
 	int slot;
@@ -44,9 +56,18 @@ struct snapshot {
 };
 
 /* One JSON object and a trailing '\n'. Returns bytes written (no NUL
- * counted), or -1 if buf is too small. */
+ * counted), or -1 if buf is too small. buf is NUL-terminated, so len must
+ * be at least the result + 1; on -1 buf holds "" (if len > 0) and nothing
+ * is ever written past len. RFC 8259: strings are escaped (bytes outside
+ * printable ASCII as \u00XX), numbers are integers except uptime_s (one
+ * decimal, 0.0 if not finite or negative, capped at 1e12), times are
+ * ISO-8601 UTC ("2026-11-23T15:04:05Z"). No whitespace between tokens.
+ * nlisten and nworkers are clamped to 0..SNAPSHOT_MAX_*. */
 int snapshot_json(const struct snapshot *s, char *buf, size_t len);
-/* "key: value" lines, then one blank line. Same return convention. */
+/* "key: value" lines, then one blank line. Same return convention. Keys are
+ * the JSON names joined with dots: "totals.responses.2xx", "listen.0",
+ * "worker.3.pid" (index into workers[], not the slot); values are bare, with
+ * '\\' and bytes outside printable ASCII written as \\ and \xNN. */
 int snapshot_text(const struct snapshot *s, char *buf, size_t len);
 
 #endif
