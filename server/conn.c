@@ -1,0 +1,844 @@
+#include "server/conn.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ipc/log.h"
+#include "ipc/stats.h"
+#include "server/http_parse.h"
+
+#define CONTAINER(ptr, type, member) ((type *)(void *)((char *)(ptr) - offsetof(type, member)))
+#define CONN_IOV 16
+#define CONN_DISCARD_MAX (1024 * 1024) /* a GET body larger than this: close */
+
+/* Memory a connection holds only while a request is in progress. */
+struct conn_block {
+	struct conn_block *next;
+	struct http_request req;
+	struct reply reply;
+	char hdr[CONN_HDR];
+	char rbuf[CONN_RBUF];
+};
+
+enum conn_state { CONN_HEAD, CONN_SEND, CONN_DISCARD, CONN_LINGER };
+enum step { STEP_AGAIN, STEP_DONE, STEP_CLOSE };
+
+struct conn {
+	struct loop_io io;
+	struct loop_dnode tnode;
+	struct conn_ctx *cx;
+	struct conn_block *b;
+	struct conn *prev, *next;        /* cx->all */
+	struct conn *next_pending;
+	struct conn *next_free;          /* free, closed lists */
+	enum conn_state state;
+	uint32_t rlen;                   /* bytes in b->rbuf */
+	uint32_t hlen;                   /* head length of the request being answered */
+	size_t parse_last;
+	int requests;
+	unsigned readable : 1, writable : 1, eof : 1, in_pending : 1, replying : 1, chunked : 1;
+	int64_t discard;                 /* Content-Length body bytes still to skip */
+	struct http_chunked chunk;
+	size_t hdr_off;                  /* send cursor: head bytes sent */
+	int seg_i;                       /* ... current segment */
+	uint64_t seg_off;                /* ... bytes of it sent */
+	uint64_t body_sent;
+	time_t req_time;
+	union {
+		struct sockaddr sa;
+		struct sockaddr_in in;
+		struct sockaddr_in6 in6;
+	} peer;
+};
+
+static void conn_run(struct conn *c);
+static void conn_listen_update(struct conn_ctx *cx);
+
+/* --- memory ------------------------------------------------------------ */
+
+static struct conn_block *
+conn_block_get(struct conn_ctx *cx)
+{
+	struct conn_block *b = cx->free_blocks;
+
+	if (b != NULL)
+		cx->free_blocks = b->next;
+	else if ((b = malloc(sizeof(*b))) == NULL)
+		return NULL;
+	b->reply.hdr = b->hdr;
+	b->reply.hdr_cap = sizeof(b->hdr);
+	response_reset(&b->reply);
+	return b;
+}
+
+static void
+conn_block_put(struct conn *c)
+{
+	if (c->b == NULL)
+		return;
+	c->b->next = c->cx->free_blocks;
+	c->cx->free_blocks = c->b;
+	c->b = NULL;
+}
+
+/* --- timers ------------------------------------------------------------ */
+
+static void
+conn_expire(struct loop *l, struct loop_dnode *n)
+{
+	struct conn *c = CONTAINER(n, struct conn, tnode);
+
+	(void)l;
+	conn_close(c, "timeout");
+}
+
+static void
+conn_timer(struct conn *c, struct loop_dlist *dl)
+{
+	loop_dnode_push(c->cx->loop, dl, &c->tnode);
+}
+
+/* --- teardown ---------------------------------------------------------- */
+
+static void
+conn_log(struct conn *c)
+{
+	struct conn_ctx *cx = c->cx;
+	struct accesslog_entry e = { .peer = &c->peer.sa, .t = c->req_time };
+	const struct http_request *req = &c->b->req;
+	const char *p = c->b->rbuf;
+	size_t n = 0;
+
+	if (c->hlen > 0) {
+		e.request = req->method_str.p;
+		/* method SP target SP version: contiguous in the buffer */
+		e.request_len = (size_t)(req->target.p + req->target.len - req->method_str.p) + 9;
+		e.referer = req->referer.p;
+		e.referer_len = req->referer.len;
+		e.user_agent = req->user_agent.p;
+		e.user_agent_len = req->user_agent.len;
+	} else {
+		while (n < c->rlen && n < 2048 && p[n] != '\r' && p[n] != '\n')
+			n++;
+		e.request = p;
+		e.request_len = n;
+	}
+	e.status = c->b->reply.status;
+	e.bytes = c->body_sent;
+	if (accesslog_append(cx->alog, &e) == -1 && !cx->log_failed) {
+		cx->log_failed = 1;
+		log_warn("access log write");
+	}
+}
+
+/* A request counts once its reply is handed to the kernel, or when the
+ * connection ends during it: exactly once either way. */
+static void
+conn_count_request(struct conn *c)
+{
+	struct conn_ctx *cx = c->cx;
+	int cls = stats_class(c->b->reply.status);
+
+	cx->stats.requests++;
+	if (cls >= 0)
+		cx->stats.responses[cls]++;
+	if (accesslog_enabled(cx->alog))
+		conn_log(c);
+	c->replying = 0;
+	if (cx->params->max_requests > 0 &&
+	    cx->stats.requests >= (uint64_t)cx->params->max_requests)
+		cx->want_stop = 1;
+}
+
+static void
+conn_unlink(struct conn *c)
+{
+	struct conn_ctx *cx = c->cx;
+	struct conn **pp;
+
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		cx->all = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	c->prev = c->next = NULL;
+	if (c->in_pending) {
+		for (pp = &cx->pending; *pp != NULL; pp = &(*pp)->next_pending) {
+			if (*pp == c) {
+				*pp = c->next_pending;
+				break;
+			}
+		}
+		c->in_pending = 0;
+	}
+}
+
+void
+conn_close(struct conn *c, const char *reason)
+{
+	struct conn_ctx *cx = c->cx;
+
+	if (c->io.fd == -1)
+		return;
+	(void)reason;
+	if (c->b != NULL) {
+		if (c->replying)
+			conn_count_request(c);
+		response_release(&cx->rctx, &c->b->reply);
+		conn_block_put(c);
+	}
+	loop_dnode_remove(&c->tnode);
+	conn_unlink(c);
+	close(c->io.fd);
+	c->io.fd = -1;
+	c->next_free = cx->closed;
+	cx->closed = c;
+	cx->nconns--;
+	cx->stats.connections_active--;
+	conn_listen_update(cx);
+}
+
+/* --- reading ----------------------------------------------------------- */
+
+/* Reads into the block. Returns bytes read, 0 at EOF, -1 on EAGAIN (the
+ * readable flag cleared) and -2 on error. */
+static ssize_t
+conn_read(struct conn *c)
+{
+	uint32_t space = CONN_RBUF - c->rlen;
+	ssize_t n;
+
+	for (;;) {
+		n = read(c->io.fd, c->b->rbuf + c->rlen, space);
+		if (n > 0) {
+			c->cx->stats.bytes_in += (uint64_t)n;
+			c->rlen += (uint32_t)n;
+			/* A short read emptied the socket: the next edge will tell. */
+			if ((uint32_t)n < space)
+				c->readable = 0;
+			return n;
+		}
+		if (n == 0) {
+			c->eof = 1;
+			c->readable = 0;
+			return 0;
+		}
+		if (errno == EINTR)
+			continue;
+		c->readable = 0;
+		return errno == EAGAIN ? -1 : -2;
+	}
+}
+
+/* Starts the reply to a parse error: the framing is lost, so it closes. */
+static void
+conn_reply_error(struct conn *c, int status)
+{
+	struct conn_ctx *cx = c->cx;
+
+	response_date_update(&cx->rctx, time(NULL));
+	c->hlen = 0;
+	c->b->reply.close = 1;
+	response_error(&cx->rctx, status, &c->b->reply);
+}
+
+static void
+conn_reply_build(struct conn *c)
+{
+	struct conn_ctx *cx = c->cx;
+	const struct worker_params *p = cx->params;
+	const struct http_request *req = &c->b->req;
+	struct reply *r = &c->b->reply;
+
+	response_date_update(&cx->rctx, c->req_time);
+	cx->rctx.now_ms = loop_now(cx->loop);
+	c->requests++;
+	r->close = !req->keep_alive || cx->stopping || c->eof ||
+	    p->keepalive_timeout_ms <= 0 ||
+	    (p->keepalive_requests > 0 && c->requests >= p->keepalive_requests);
+	c->discard = 0;
+	c->chunked = 0;
+	if (req->method == HTTP_M_GET || req->method == HTTP_M_HEAD) {
+		if (req->chunked) {
+			memset(&c->chunk, 0, sizeof(c->chunk));
+			c->chunked = 1;
+		} else if (req->content_length > 0) {
+			c->discard = req->content_length;
+			if (c->discard > CONN_DISCARD_MAX)
+				r->close = 1;
+		}
+	}
+	response_build(&cx->rctx, req, r);
+}
+
+/* Reads and parses until a request head is complete (its reply is then
+ * built and the state is CONN_SEND). */
+static enum step
+conn_head(struct conn *c)
+{
+	struct conn_ctx *cx = c->cx;
+	int status = 0, n, idle;
+	ssize_t rd;
+
+	for (;;) {
+		if (c->rlen > 0) {
+			n = http_parse_request(c->b->rbuf, c->rlen, cx->max_head,
+			    &c->parse_last, &c->b->req, &status);
+			if (n != 0) {
+				c->req_time = time(NULL);
+				c->replying = 1;
+				c->state = CONN_SEND;
+				if (n > 0) {
+					c->hlen = (uint32_t)n;
+					conn_reply_build(c);
+				} else
+					conn_reply_error(c, status ? status : 400);
+				loop_dnode_remove(&c->tnode);
+				return STEP_DONE;
+			}
+		}
+		if (c->eof || !c->readable)
+			return c->eof ? STEP_CLOSE : STEP_AGAIN;
+		idle = c->rlen == 0 && c->tnode.list == &cx->ka_list;
+		rd = conn_read(c);
+		/* The first byte of a request ends keep-alive idleness. */
+		if (rd > 0 && idle)
+			conn_timer(c, &cx->hdr_list);
+		if (rd == -2)
+			return STEP_CLOSE;
+		if (rd == -1)
+			return STEP_AGAIN;
+	}
+}
+
+/* Skips the body of the request just answered (GET/HEAD only). */
+static enum step
+conn_discard(struct conn *c)
+{
+	uint32_t take;
+	long used;
+	ssize_t rd;
+
+	for (;;) {
+		if (c->chunked) {
+			used = http_chunked_consume(&c->chunk, c->b->rbuf, c->rlen);
+			if (used < 0)
+				return STEP_CLOSE;
+			take = (uint32_t)used;
+		} else
+			take = c->discard < c->rlen ? (uint32_t)c->discard : c->rlen;
+		memmove(c->b->rbuf, c->b->rbuf + take, c->rlen - take);
+		c->rlen -= take;
+		if (!c->chunked)
+			c->discard -= take;
+		if (c->chunked ? c->chunk.done : c->discard == 0) {
+			c->chunked = 0;
+			return STEP_DONE;
+		}
+		if (c->eof || !c->readable)
+			return c->eof ? STEP_CLOSE : STEP_AGAIN;
+		if ((rd = conn_read(c)) == -2)
+			return STEP_CLOSE;
+		if (rd == -1)
+			return STEP_AGAIN;
+	}
+}
+
+/* After a closing reply: half-close, then read and drop what the client
+ * still sends until it closes, so our reply is not lost to a reset. */
+static enum step
+conn_linger(struct conn *c)
+{
+	ssize_t n;
+
+	for (;;) {
+		c->rlen = 0;
+		if ((n = conn_read(c)) == 0 || n == -2)
+			return STEP_CLOSE;
+		if (n == -1)
+			return STEP_AGAIN;
+	}
+}
+
+/* --- sending ----------------------------------------------------------- */
+
+/* Moves the send cursor over n bytes just written. */
+static void
+conn_advance(struct conn *c, size_t n)
+{
+	struct reply *r = &c->b->reply;
+	size_t take;
+
+	c->cx->stats.bytes_out += n;
+	take = r->hdr_len - c->hdr_off < n ? r->hdr_len - c->hdr_off : n;
+	c->hdr_off += take;
+	n -= take;
+	c->body_sent += n;
+	while (n > 0 && c->seg_i < r->nseg) {
+		take = r->seg[c->seg_i].len - c->seg_off < n ?
+		    r->seg[c->seg_i].len - c->seg_off : n;
+		c->seg_off += take;
+		n -= take;
+		if (c->seg_off == r->seg[c->seg_i].len) {
+			c->seg_i++;
+			c->seg_off = 0;
+		}
+	}
+}
+
+/* The head and the memory segments up to the next file segment, in one
+ * sendmsg; MSG_MORE when file data follows, so they share packets. */
+static ssize_t
+conn_send_mem(struct conn *c)
+{
+	struct reply *r = &c->b->reply;
+	struct iovec iov[CONN_IOV];
+	struct msghdr msg = { .msg_iov = iov };
+	int i = c->seg_i, more = 0, n = 0;
+	uint64_t off = c->seg_off;
+
+	if (c->hdr_off < r->hdr_len) {
+		iov[n].iov_base = r->hdr + c->hdr_off;
+		iov[n++].iov_len = r->hdr_len - c->hdr_off;
+	}
+	for (; i < r->nseg && n < CONN_IOV; i++, off = 0) {
+		if (r->seg[i].p == NULL) {
+			more = 1;
+			break;
+		}
+		iov[n].iov_base = (char *)r->seg[i].p + off;
+		iov[n++].iov_len = r->seg[i].len - off;
+	}
+	if (i < r->nseg)
+		more = 1;
+	msg.msg_iovlen = n;
+	return sendmsg(c->io.fd, &msg, MSG_NOSIGNAL | (more ? MSG_MORE : 0));
+}
+
+static ssize_t
+conn_send_file(struct conn *c)
+{
+	struct reply *r = &c->b->reply;
+	const struct reply_seg *s = &r->seg[c->seg_i];
+	off_t off = (off_t)(s->off + c->seg_off);
+	uint64_t left = s->len - c->seg_off;
+	ssize_t n;
+
+	n = sendfile(c->io.fd, r->fd, &off, left > (1u << 30) ? (1u << 30) : left);
+	if (n == 0) {
+		/* The file shrank under us: the promised length cannot be kept. */
+		errno = EPIPE;
+		return -1;
+	}
+	return n;
+}
+
+static enum step
+conn_send(struct conn *c)
+{
+	struct reply *r = &c->b->reply;
+	ssize_t n;
+
+	for (;;) {
+		if (!c->writable)
+			return STEP_AGAIN;
+		if (c->hdr_off < r->hdr_len ||
+		    (c->seg_i < r->nseg && r->seg[c->seg_i].p != NULL))
+			n = conn_send_mem(c);
+		else if (c->seg_i < r->nseg)
+			n = conn_send_file(c);
+		else
+			return STEP_DONE;
+		if (n > 0) {
+			conn_advance(c, (size_t)n);
+			continue;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN)
+			return STEP_CLOSE;
+		c->writable = 0;
+		/* Blocked: the send timeout runs from here until progress. */
+		conn_timer(c, &c->cx->send_list);
+		return STEP_AGAIN;
+	}
+}
+
+/* The reply is with the kernel: count it, then close, or move on to the
+ * body to skip and the next request. */
+static enum step
+conn_reply_done(struct conn *c)
+{
+	struct conn_ctx *cx = c->cx;
+	struct reply *r = &c->b->reply;
+	int close_it = r->close || cx->stopping;
+
+	conn_count_request(c);
+	response_release(&cx->rctx, r);
+	response_reset(r);
+	r->hdr = c->b->hdr;
+	r->hdr_cap = sizeof(c->b->hdr);
+	c->hdr_off = 0;
+	c->seg_i = 0;
+	c->seg_off = 0;
+	c->body_sent = 0;
+	loop_dnode_remove(&c->tnode);
+	if (close_it) {
+		/* Nothing more can come: close at once, else linger. */
+		if (c->eof || (c->rlen == c->hlen && !c->readable && c->discard == 0 && !c->chunked))
+			return STEP_CLOSE;
+		shutdown(c->io.fd, SHUT_WR);
+		c->state = CONN_LINGER;
+		conn_timer(c, &cx->linger_list);
+		return STEP_DONE;
+	}
+	memmove(c->b->rbuf, c->b->rbuf + c->hlen, c->rlen - c->hlen);
+	c->rlen -= c->hlen;
+	c->hlen = 0;
+	c->parse_last = 0;
+	c->state = c->discard > 0 || c->chunked ? CONN_DISCARD : CONN_HEAD;
+	if (c->state == CONN_DISCARD)
+		conn_timer(c, &cx->hdr_list);
+	return STEP_DONE;
+}
+
+/* Entering CONN_HEAD between requests: an empty buffer goes back to the
+ * pool and the keep-alive timeout runs; leftover bytes are a pipelined
+ * request, under the header timeout. */
+static enum step
+conn_idle(struct conn *c)
+{
+	struct conn_ctx *cx = c->cx;
+
+	if (c->rlen == 0 && cx->stopping)
+		return STEP_CLOSE;
+	if (c->rlen == 0) {
+		conn_block_put(c);
+		conn_timer(c, &cx->ka_list);
+	} else
+		conn_timer(c, &cx->hdr_list);
+	return STEP_DONE;
+}
+
+static void
+conn_pending_add(struct conn *c)
+{
+	if (c->in_pending)
+		return;
+	c->in_pending = 1;
+	c->next_pending = c->cx->pending;
+	c->cx->pending = c;
+}
+
+/* Runs the state machine until it blocks, closes or spends its budget. */
+static void
+conn_run(struct conn *c)
+{
+	int budget = CONN_BUDGET;
+	enum step s;
+
+	for (;;) {
+		if (c->b == NULL && c->state != CONN_HEAD)
+			s = STEP_CLOSE;
+		else if (c->b == NULL && !c->readable && !c->eof)
+			return;
+		else if (c->b == NULL && (c->b = conn_block_get(c->cx)) == NULL)
+			s = STEP_CLOSE;
+		else switch (c->state) {
+		case CONN_HEAD:
+			s = conn_head(c);
+			break;
+		case CONN_SEND:
+			if ((s = conn_send(c)) == STEP_DONE)
+				s = conn_reply_done(c);
+			if (s == STEP_DONE && c->state == CONN_HEAD &&
+			    (s = conn_idle(c)) == STEP_DONE) {
+				if (--budget == 0 && (c->rlen > 0 || c->readable)) {
+					conn_pending_add(c);
+					return;
+				}
+			}
+			break;
+		case CONN_DISCARD:
+			if ((s = conn_discard(c)) == STEP_DONE) {
+				c->state = CONN_HEAD;
+				s = conn_idle(c);
+			}
+			break;
+		case CONN_LINGER:
+		default:
+			s = conn_linger(c);
+			break;
+		}
+		if (s == STEP_CLOSE) {
+			conn_close(c, "done");
+			return;
+		}
+		if (s == STEP_AGAIN) {
+			if (c->state == CONN_HEAD && c->rlen == 0)
+				conn_block_put(c);
+			return;
+		}
+	}
+}
+
+static void
+conn_event(struct loop *l, struct loop_io *io, uint32_t events)
+{
+	struct conn *c = CONTAINER(io, struct conn, io);
+
+	(void)l;
+	if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+		c->readable = 1;
+	if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR))
+		c->writable = 1;
+	conn_run(c);
+}
+
+/* --- accepting --------------------------------------------------------- */
+
+static struct conn *
+conn_new(struct conn_ctx *cx, int fd)
+{
+	struct conn *c = cx->free_conns;
+
+	if (c != NULL)
+		cx->free_conns = c->next_free;
+	else if ((c = malloc(sizeof(*c))) == NULL)
+		return NULL;
+	memset(c, 0, sizeof(*c));
+	c->cx = cx;
+	c->io.fd = fd;
+	c->io.cb = conn_event;
+	c->state = CONN_HEAD;
+	c->writable = 1;
+	return c;
+}
+
+static void
+conn_free_to_pool(struct conn_ctx *cx, struct conn *c)
+{
+	c->next_free = cx->free_conns;
+	cx->free_conns = c;
+}
+
+/* Takes one accepted socket into the loop. */
+static void
+conn_start(struct conn_ctx *cx, int fd, const struct sockaddr_storage *ss)
+{
+	struct conn *c;
+	int one = 1;
+
+	if ((c = conn_new(cx, fd)) == NULL) {
+		close(fd);
+		return;
+	}
+	if (loop_io_add(cx->loop, &c->io, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET) == -1) {
+		close(fd);
+		conn_free_to_pool(cx, c);
+		return;
+	}
+	if (ss->ss_family == AF_INET || ss->ss_family == AF_INET6)
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	memcpy(&c->peer, ss, ss->ss_family == AF_INET6 ? sizeof(c->peer.in6) :
+	    sizeof(c->peer.in));
+	c->next = cx->all;
+	if (cx->all != NULL)
+		cx->all->prev = c;
+	cx->all = c;
+	cx->nconns++;
+	cx->stats.connections_accepted++;
+	cx->stats.connections_active++;
+	conn_timer(c, &cx->hdr_list);
+}
+
+static void
+conn_emfile_resume(struct loop *l, struct loop_timer *t)
+{
+	struct conn_ctx *cx = t->data;
+
+	(void)l;
+	cx->emfile_paused = 0;
+	conn_listen_update(cx);
+}
+
+/* Out of descriptors: stop accepting for a moment (other workers may have
+ * room), log once per episode, and never spin on a ready listener. */
+static void
+conn_emfile(struct conn_ctx *cx)
+{
+	if (!cx->emfile_logged)
+		log_warn("accept4: pausing accepts for %d ms", CONN_EMFILE_PAUSE_MS);
+	cx->emfile_logged = 1;
+	cx->emfile_paused = 1;
+	conn_listen_update(cx);
+	loop_timer_add(cx->loop, &cx->emfile_timer, CONN_EMFILE_PAUSE_MS);
+}
+
+static void
+conn_accept(struct loop *l, struct loop_io *io, uint32_t events)
+{
+	struct conn_listener *li = CONTAINER(io, struct conn_listener, io);
+	struct conn_ctx *cx = li->cx;
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fd, n;
+
+	(void)l;
+	(void)events;
+	/* Bounded, so one busy listener cannot starve the connections. */
+	for (n = 0; n < 64 && li->registered; n++) {
+		if (cx->params->max_connections > 0 && cx->nconns >= cx->params->max_connections) {
+			conn_listen_update(cx);
+			return;
+		}
+		len = sizeof(ss);
+		fd = accept4(io->fd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd == -1) {
+			if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO)
+				continue;
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+				conn_emfile(cx);
+			return;
+		}
+		cx->emfile_logged = 0;
+		conn_start(cx, fd, &ss);
+	}
+}
+
+/* Listeners are watched only while we may accept: not stopping, not out
+ * of descriptors, under max_connections. EPOLLEXCLUSIVE registrations
+ * cannot be modified, so pausing is a delete and resuming an add. */
+static void
+conn_listen_update(struct conn_ctx *cx)
+{
+	int want, i, max = cx->params->max_connections;
+
+	want = !cx->stopping && !cx->emfile_paused && (max <= 0 || cx->nconns < max);
+	for (i = 0; i < cx->nlisten; i++) {
+		struct conn_listener *li = &cx->listeners[i];
+
+		if (want && !li->registered) {
+			if (loop_io_add(cx->loop, &li->io, EPOLLIN | EPOLLEXCLUSIVE) == 0)
+				li->registered = 1;
+		} else if (!want && li->registered) {
+			loop_io_del(cx->loop, &li->io);
+			li->registered = 0;
+		}
+	}
+}
+
+/* --- the context ------------------------------------------------------- */
+
+static void
+conn_after_batch(struct loop *l, void *arg)
+{
+	struct conn_ctx *cx = arg;
+	struct conn *c;
+
+	(void)l;
+	while ((c = cx->pending) != NULL) {
+		cx->pending = c->next_pending;
+		c->in_pending = 0;
+		if (c->io.fd != -1)
+			conn_run(c);
+		if (cx->pending == c)
+			break;
+	}
+	while ((c = cx->closed) != NULL) {
+		cx->closed = c->next_free;
+		conn_free_to_pool(cx, c);
+	}
+}
+
+static int
+conn_busy(void *arg)
+{
+	return ((struct conn_ctx *)arg)->pending != NULL;
+}
+
+int
+conn_ctx_init(struct conn_ctx *cx, struct loop *l, const struct worker_params *p,
+    int rootfd, struct file_cache *fc, struct accesslog *alog)
+{
+	int i;
+
+	memset(cx, 0, sizeof(*cx));
+	cx->loop = l;
+	cx->params = p;
+	cx->alog = alog;
+	cx->max_head = CONN_RBUF;
+	cx->rctx.params = p;
+	cx->rctx.fc = fc;
+	cx->rctx.rootfd = rootfd;
+	cx->emfile_timer.cb = conn_emfile_resume;
+	cx->emfile_timer.data = cx;
+	loop_dlist_init(l, &cx->ka_list, p->keepalive_timeout_ms, conn_expire);
+	loop_dlist_init(l, &cx->hdr_list, p->header_timeout_ms, conn_expire);
+	loop_dlist_init(l, &cx->send_list, p->send_timeout_ms, conn_expire);
+	loop_dlist_init(l, &cx->linger_list, CONN_LINGER_MS, conn_expire);
+	loop_set_after_batch(l, conn_after_batch, cx);
+	loop_set_busy(l, conn_busy, cx);
+	cx->nlisten = p->nlisten < WORKER_MAX_LISTEN ? p->nlisten : WORKER_MAX_LISTEN;
+	for (i = 0; i < cx->nlisten; i++) {
+		cx->listeners[i].cx = cx;
+		cx->listeners[i].io.fd = p->listen_fds[i];
+		cx->listeners[i].io.cb = conn_accept;
+	}
+	conn_listen_update(cx);
+	for (i = 0; i < cx->nlisten; i++) {
+		if (!cx->listeners[i].registered)
+			return -1;
+	}
+	return 0;
+}
+
+void
+conn_stop_graceful(struct conn_ctx *cx)
+{
+	struct conn *c, *next;
+
+	cx->stopping = 1;
+	conn_listen_update(cx);
+	for (c = cx->all; c != NULL; c = next) {
+		next = c->next;
+		if (c->state == CONN_HEAD && c->rlen == 0)
+			conn_close(c, "stopping");
+	}
+}
+
+void
+conn_close_all(struct conn_ctx *cx)
+{
+	while (cx->all != NULL)
+		conn_close(cx->all, "exit");
+}
+
+void
+conn_ctx_free(struct conn_ctx *cx)
+{
+	struct conn *c;
+	struct conn_block *b;
+
+	conn_after_batch(cx->loop, cx);
+	cx->pending = NULL;
+	while ((c = cx->free_conns) != NULL) {
+		cx->free_conns = c->next_free;
+		free(c);
+	}
+	while ((b = cx->free_blocks) != NULL) {
+		cx->free_blocks = b->next;
+		free(b);
+	}
+}

@@ -1,0 +1,80 @@
+/*
+ * Connections: accepting on the shared listeners, reading and parsing
+ * request heads, sending replies, keep-alive and pipelining, timeouts and
+ * the one teardown, conn_close().
+ *
+ * A connection is registered once, edge-triggered for input and output, and
+ * never re-registered: readiness is remembered in flags and cleared on
+ * EAGAIN (or a short read), so a keep-alive request costs one read and one
+ * write. Per-request memory (read buffer, parsed head, reply) lives in a
+ * pooled block that an idle keep-alive connection gives back, so an idle
+ * connection costs only its struct conn.
+ */
+#ifndef PREFORKD_CONN_H
+#define PREFORKD_CONN_H
+
+#include <stdint.h>
+
+#include "ipc/msg.h"
+#include "server/accesslog.h"
+#include "server/file.h"
+#include "server/loop.h"
+#include "server/response.h"
+#include "server/worker.h"
+
+#define CONN_RBUF 8192            /* also the limit on a request head */
+#define CONN_HDR 1024             /* reply head; longer ones go to the heap */
+#define CONN_LINGER_MS 2000       /* reading leftovers after a closing reply */
+#define CONN_EMFILE_PAUSE_MS 200
+#define CONN_BUDGET 32            /* requests per connection per turn */
+
+struct conn;
+
+struct conn_listener {
+	struct loop_io io;
+	struct conn_ctx *cx;
+	int registered;
+};
+
+/* The serving state of one worker; owned by worker.c. */
+struct conn_ctx {
+	struct loop *loop;
+	const struct worker_params *params;
+	struct response_ctx rctx;
+	struct accesslog *alog;
+	struct stats_counters stats;
+	int max_head;
+
+	struct conn_listener listeners[WORKER_MAX_LISTEN];
+	int nlisten;
+	int stopping;                 /* graceful: no accepting, close when idle */
+	int emfile_paused;
+	int emfile_logged;
+	int want_stop;                /* max_requests reached */
+	int log_failed;               /* an access-log write failed (logged once) */
+	struct loop_timer emfile_timer;
+
+	int nconns;
+	struct conn *all;             /* every open connection */
+	struct conn *pending;         /* out of budget, more work buffered */
+	struct conn *closed;          /* freed after the event batch */
+	struct conn *free_conns;
+	struct conn_block *free_blocks;
+	struct loop_dlist ka_list, hdr_list, send_list, linger_list;
+};
+
+/* Sets cx up over an existing loop, root fd and file cache; registers the
+ * listeners. Returns 0, or -1 with errno. */
+int conn_ctx_init(struct conn_ctx *cx, struct loop *l, const struct worker_params *p,
+    int rootfd, struct file_cache *fc, struct accesslog *alog);
+/* Graceful stop: listeners off, idle connections closed, the others closed
+ * once their current reply is sent. */
+void conn_stop_graceful(struct conn_ctx *cx);
+/* Closes every connection now. */
+void conn_close_all(struct conn_ctx *cx);
+/* Frees pooled memory (after conn_close_all). */
+void conn_ctx_free(struct conn_ctx *cx);
+/* Ends c: the one teardown for every path. reason is for debug logs. */
+void conn_close(struct conn *c, const char *reason);
+
+#endif

@@ -1,0 +1,347 @@
+#include "server/file.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "server/http_util.h"
+#include "server/path.h"
+
+struct file_cache {
+	int rootfd;
+	int n;
+	int hand;                  /* clock hand */
+	int count;                 /* hashed entries */
+	uint32_t mask;             /* buckets - 1 */
+	int *buckets;
+	struct file_entry *entries;
+	char *bodies;              /* n * FILE_BODY_MAX, touched only when used */
+};
+
+static uint32_t
+file_hash(const char *s, size_t len)
+{
+	uint32_t h = 2166136261u;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		h = (h ^ (unsigned char)s[i]) * 16777619u;
+	return h;
+}
+
+struct file_cache *
+file_cache_new(int rootfd, int n)
+{
+	struct file_cache *fc;
+	uint32_t nb = 16;
+	int i;
+
+	if ((fc = calloc(1, sizeof(*fc))) == NULL)
+		return NULL;
+	fc->rootfd = rootfd;
+	fc->n = n > 0 ? n : 1;
+	while (nb < (uint32_t)fc->n * 2)
+		nb <<= 1;
+	fc->mask = nb - 1;
+	fc->buckets = malloc(nb * sizeof(*fc->buckets));
+	fc->entries = calloc(fc->n, sizeof(*fc->entries));
+	fc->bodies = malloc((size_t)fc->n * FILE_BODY_MAX);
+	if (fc->buckets == NULL || fc->entries == NULL || fc->bodies == NULL) {
+		file_cache_free(fc);
+		return NULL;
+	}
+	for (i = 0; i < (int)nb; i++)
+		fc->buckets[i] = -1;
+	for (i = 0; i < fc->n; i++) {
+		fc->entries[i].fd = -1;
+		fc->entries[i].next = -1;
+		fc->entries[i].body = NULL;
+	}
+	return fc;
+}
+
+void
+file_cache_free(struct file_cache *fc)
+{
+	int i;
+
+	if (fc == NULL)
+		return;
+	for (i = 0; fc->entries != NULL && i < fc->n; i++) {
+		if (fc->entries[i].fd != -1)
+			close(fc->entries[i].fd);
+	}
+	free(fc->buckets);
+	free(fc->entries);
+	free(fc->bodies);
+	free(fc);
+}
+
+int
+file_cache_count(const struct file_cache *fc)
+{
+	return fc->count;
+}
+
+static void
+file_unhash(struct file_cache *fc, struct file_entry *e)
+{
+	int idx = (int)(e - fc->entries);
+	int *pp;
+
+	if (!e->hashed)
+		return;
+	for (pp = &fc->buckets[e->hash & fc->mask]; *pp != -1; pp = &fc->entries[*pp].next) {
+		if (*pp == idx) {
+			*pp = e->next;
+			break;
+		}
+	}
+	e->next = -1;
+	e->hashed = 0;
+	fc->count--;
+}
+
+/* Closes an entry that is neither hashed nor pinned. */
+static void
+file_release(struct file_cache *fc, struct file_entry *e)
+{
+	if (e->fd != -1)
+		close(e->fd);
+	e->fd = -1;
+	if (e->oneoff) {
+		free(e->body);
+		free(e);
+		return;
+	}
+	(void)fc;
+}
+
+static struct file_entry *
+file_lookup(struct file_cache *fc, const char *rel, size_t len, uint32_t h)
+{
+	int i;
+
+	for (i = fc->buckets[h & fc->mask]; i != -1; i = fc->entries[i].next) {
+		struct file_entry *e = &fc->entries[i];
+
+		if (e->hash == h && e->keylen == len && memcmp(e->key, rel, len) == 0)
+			return e;
+	}
+	return NULL;
+}
+
+/* The clock: the first unpinned slot whose reference bit is clear. */
+static struct file_entry *
+file_victim(struct file_cache *fc)
+{
+	struct file_entry *e;
+	int step;
+
+	for (step = 0; step < 2 * fc->n; step++) {
+		e = &fc->entries[fc->hand];
+		fc->hand = (fc->hand + 1) % fc->n;
+		if (e->refs > 0)
+			continue;
+		if (e->hashed && e->used) {
+			e->used = 0;
+			continue;
+		}
+		file_unhash(fc, e);
+		file_release(fc, e);
+		return e;
+	}
+	return NULL;
+}
+
+static void
+file_hdr_add(struct file_entry *e, const char *name, const char *value, size_t vlen)
+{
+	size_t nlen = strlen(name);
+
+	if (e->hdr_len + nlen + vlen + 4 > sizeof(e->hdr))
+		return;
+	memcpy(e->hdr + e->hdr_len, name, nlen);
+	e->hdr_len += nlen;
+	e->hdr[e->hdr_len++] = ':';
+	e->hdr[e->hdr_len++] = ' ';
+	memcpy(e->hdr + e->hdr_len, value, vlen);
+	e->hdr_len += vlen;
+	e->hdr[e->hdr_len++] = '\r';
+	e->hdr[e->hdr_len++] = '\n';
+}
+
+/* Fills e (fd and st set) with its validators, header block and body. */
+static void
+file_prepare(struct file_entry *e, const char *rel, size_t len, char *bodybuf)
+{
+	ssize_t n;
+
+	e->ctype = mime_type(rel, len);
+	e->etag_len = etag_make(&e->st, e->etag, sizeof(e->etag));
+	http_date_format(e->st.st_mtime, e->lastmod);
+	e->hdr_len = 0;
+	file_hdr_add(e, "Content-Type", e->ctype, strlen(e->ctype));
+	file_hdr_add(e, "Last-Modified", e->lastmod, HTTP_DATE_LEN);
+	file_hdr_add(e, "ETag", e->etag, e->etag_len);
+	file_hdr_add(e, "Accept-Ranges", "bytes", 5);
+	e->body = NULL;
+	if (bodybuf != NULL && e->st.st_size <= FILE_BODY_MAX) {
+		n = e->st.st_size > 0 ? pread(e->fd, bodybuf, e->st.st_size, 0) : 0;
+		/* A short read means the file changed under us: use sendfile. */
+		if (n == e->st.st_size)
+			e->body = bodybuf;
+	}
+}
+
+/* Opens rel beneath the root; a regular file only. Returns the fd or -1. */
+static int
+file_open(struct file_cache *fc, const char *rel, struct stat *st)
+{
+	int fd, err;
+
+	/* O_NONBLOCK: opening a FIFO must never block the worker. */
+	if ((fd = path_open_beneath(fc->rootfd, rel, O_RDONLY | O_NONBLOCK)) == -1)
+		return -1;
+	if (fstat(fd, st) == -1)
+		goto fail;
+	if (S_ISDIR(st->st_mode)) {
+		errno = EISDIR;
+		goto fail;
+	}
+	if (!S_ISREG(st->st_mode)) {
+		errno = EPERM;
+		goto fail;
+	}
+	return fd;
+fail:
+	err = errno;
+	close(fd);
+	errno = err;
+	return -1;
+}
+
+static struct file_entry *
+file_oneoff(void)
+{
+	struct file_entry *e;
+
+	if ((e = calloc(1, sizeof(*e))) == NULL)
+		return NULL;
+	if ((e->body = malloc(FILE_BODY_MAX)) == NULL) {
+		free(e);
+		return NULL;
+	}
+	e->oneoff = 1;
+	e->fd = -1;
+	e->next = -1;
+	return e;
+}
+
+static int
+file_insert(struct file_cache *fc, const char *rel, size_t len, uint32_t h,
+    int64_t now_ms, struct file_entry **out)
+{
+	struct file_entry *e = NULL;
+	struct stat st;
+	char *bodybuf;
+	int fd;
+
+	if ((fd = file_open(fc, rel, &st)) == -1)
+		return -1;
+	if (len < FILE_KEY_MAX)
+		e = file_victim(fc);
+	if (e == NULL) {
+		if ((e = file_oneoff()) == NULL) {
+			close(fd);
+			errno = ENOMEM;
+			return -1;
+		}
+		bodybuf = e->body;
+	} else
+		bodybuf = fc->bodies + (size_t)(e - fc->entries) * FILE_BODY_MAX;
+	e->fd = fd;
+	e->st = st;
+	file_prepare(e, rel, len, bodybuf);
+	if (e->oneoff && e->body == NULL) {
+		free(bodybuf);
+	}
+	e->checked_ms = now_ms;
+	e->refs = 1;
+	e->used = 1;
+	if (!e->oneoff) {
+		memcpy(e->key, rel, len);
+		e->key[len] = '\0';
+		e->keylen = len;
+		e->hash = h;
+		e->next = fc->buckets[h & fc->mask];
+		fc->buckets[h & fc->mask] = (int)(e - fc->entries);
+		e->hashed = 1;
+		fc->count++;
+	}
+	*out = e;
+	return 0;
+}
+
+int
+file_cache_revalidate(struct file_cache *fc, struct file_entry *e, int64_t now_ms)
+{
+	struct stat st;
+
+	e->checked_ms = now_ms;
+	/* The path may now name another file, or a symlink out of the root: a
+	 * different inode sends it back through path_open_beneath. */
+	if (fstatat(fc->rootfd, e->key, &st, 0) == 0 && st.st_ino == e->st.st_ino &&
+	    st.st_dev == e->st.st_dev && st.st_size == e->st.st_size &&
+	    st.st_mtim.tv_sec == e->st.st_mtim.tv_sec &&
+	    st.st_mtim.tv_nsec == e->st.st_mtim.tv_nsec && S_ISREG(st.st_mode))
+		return 0;
+	file_unhash(fc, e);
+	return 1;
+}
+
+int
+file_cache_get(struct file_cache *fc, const char *rel, size_t len,
+    int64_t now_ms, struct file_entry **out)
+{
+	uint32_t h = file_hash(rel, len);
+	struct file_entry *e;
+
+	if (len < FILE_KEY_MAX && (e = file_lookup(fc, rel, len, h)) != NULL) {
+		e->refs++;
+		if (now_ms - e->checked_ms < FILE_CHECK_MS ||
+		    file_cache_revalidate(fc, e, now_ms) == 0) {
+			e->used = 1;
+			*out = e;
+			return 0;
+		}
+		file_cache_put(fc, e);
+	}
+	return file_insert(fc, rel, len, h, now_ms, out);
+}
+
+void
+file_cache_put(struct file_cache *fc, struct file_entry *e)
+{
+	if (--e->refs > 0 || e->hashed)
+		return;
+	file_release(fc, e);
+}
+
+void
+file_cache_drop_all(struct file_cache *fc)
+{
+	int i;
+
+	for (i = 0; i < fc->n; i++) {
+		struct file_entry *e = &fc->entries[i];
+
+		if (!e->hashed)
+			continue;
+		file_unhash(fc, e);
+		if (e->refs == 0)
+			file_release(fc, e);
+	}
+}

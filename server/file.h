@@ -1,0 +1,74 @@
+/*
+ * The per-worker open-file cache (DESIGN §8): regular files beneath the
+ * root, keyed by their decoded relative path, each with its open fd, its
+ * stat, a prepared header block and, for small files, the body itself, so a
+ * keep-alive hit costs one read and one write.
+ *
+ * Entries are allocated once at init. A hit is revalidated with fstatat at
+ * most once per FILE_CHECK_MS: a changed inode, size or mtime drops it and
+ * the file is opened again. Entries in use by a response are pinned (refs);
+ * one that goes stale while pinned is unhashed and closed by its last put.
+ * Eviction is the clock algorithm over unpinned entries. When every slot is
+ * pinned a one-off entry is allocated and freed by its put (rare).
+ */
+#ifndef PREFORKD_FILE_H
+#define PREFORKD_FILE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+#define FILE_KEY_MAX 256          /* longer paths use one-off entries */
+#define FILE_BODY_MAX 16384       /* bodies up to this size live in memory */
+#define FILE_CHECK_MS 1000
+#define FILE_HDR_MAX 320
+
+struct file_entry {
+	int fd;
+	struct stat st;
+	const char *ctype;
+	char etag[64];
+	size_t etag_len;
+	char lastmod[32];          /* IMF-fixdate */
+	/* "Content-Type: ..\r\nLast-Modified: ..\r\nETag: ..\r\nAccept-Ranges: bytes\r\n" */
+	char hdr[FILE_HDR_MAX];
+	size_t hdr_len;
+	char *body;                /* whole body when st_size <= FILE_BODY_MAX, else NULL */
+
+	/* private */
+	char key[FILE_KEY_MAX];
+	size_t keylen;
+	uint32_t hash;
+	int64_t checked_ms;
+	int refs;
+	int hashed;
+	int oneoff;
+	int used;                  /* clock reference bit */
+	int next;                  /* hash chain, -1 ends */
+};
+
+struct file_cache;
+
+/* A cache of n entries over the root directory rootfd (not owned). */
+struct file_cache *file_cache_new(int rootfd, int n);
+void file_cache_free(struct file_cache *fc);
+
+/*
+ * Finds or opens the regular file rel (decoded, relative, NUL-terminated,
+ * length len) and pins it. Returns 0 with *out, or -1 with errno: ENOENT,
+ * ENOTDIR, EACCES, EXDEV, ELOOP from the open; EISDIR for a directory;
+ * EPERM for anything not a regular file (FIFO, device, socket); ENOMEM.
+ */
+int file_cache_get(struct file_cache *fc, const char *rel, size_t len,
+    int64_t now_ms, struct file_entry **out);
+/* Unpins an entry returned by file_cache_get. */
+void file_cache_put(struct file_cache *fc, struct file_entry *e);
+/* Revalidates e now: 0 when still current, 1 when it changed (it is then
+ * unhashed; the caller still holds its pin). */
+int file_cache_revalidate(struct file_cache *fc, struct file_entry *e, int64_t now_ms);
+/* Drops every entry (REOPEN_LOGS, reload): pinned ones close on their put. */
+void file_cache_drop_all(struct file_cache *fc);
+/* Entries currently hashed (tests). */
+int file_cache_count(const struct file_cache *fc);
+
+#endif
