@@ -14,6 +14,8 @@
  *  - empty elements in the Transfer-Encoding and Connection lists (RFC 9110
  *    §5.6.1 requires recipients to ignore them); unknown Connection tokens.
  *  - an empty Host (RFC 9110 §7.2 when the URI has no authority).
+ *  - Expect: 100-continue in HTTP/1.0 is ignored (RFC 9110 §10.1.1); other
+ *    expectations are ignored too, rather than answered with 417.
  *  - visible ASCII outside RFC 3986's set ('"', '<', '\\', ...) in the target:
  *    clients send it raw, and the path module decodes and checks every path.
  *  - obs-text (0x80-0xFF) in field values (RFC 9110 §5.5); 8-bit bytes in
@@ -533,6 +535,8 @@ fields_finish(struct http_request *req, const struct http_fields *f,
 		}
 		req->chunked = 1;
 	}
+	if (req->version_minor == 0)
+		req->expect_continue = 0; /* RFC 9110 §10.1.1: MUST ignore */
 	if (f->conn_close)
 		req->keep_alive = 0;
 	else if (f->conn_keep_alive)

@@ -73,7 +73,9 @@ struct http_request {
  * request line, else 431). *last_len carries the bytes already scanned
  * between calls (start it at 0) so a slow client costs O(n) overall.
  * The head length includes up to HTTP_MAX_EMPTY_LINES empty lines skipped
- * before the request line. req is filled only when the result is > 0.
+ * before the request line. req is meaningful only when the result is > 0.
+ * *last_len is relative to buf: set it to 0 for each new request (and
+ * subtract any shift if the unparsed bytes are moved).
  */
 int http_parse_request(const char *buf, size_t len, size_t max_head,
     size_t *last_len, struct http_request *req, int *status);

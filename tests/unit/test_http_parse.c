@@ -293,6 +293,8 @@ static const struct pcase valid_cases[] = {
 	  .expect_continue = YES },
 	{ "Expect other", H11 "Expect: foo\r\n\r\n", .expect_rc = ALL,
 	  .expect_continue = NO },
+	{ "Expect ignored in 1.0", "POST / HTTP/1.0\r\nExpect: 100-continue\r\n\r\n",
+	  .expect_rc = ALL, .expect_continue = NO },
 	{ "conditional and log fields",
 	  H11 "If-None-Match: \"a\", W/\"b\"\r\nIf-Modified-Since: Sun, 06 Nov 1994 08:49:37 GMT\r\n"
 	  "Range: bytes=0-1, 5-\r\nIf-Range: \"a\"\r\nUser-Agent: curl/8.0 (x)\r\n"
