@@ -328,6 +328,21 @@ Test(config_file, later_line_overrides_earlier)
 	cr_assert_eq(cfg.workers, 5);
 }
 
+/* The shipped example sets every key to its default. */
+Test(config_file, example_file_is_the_defaults)
+{
+	static struct config def;
+	const char *example = "scripts/preforkd.conf.example";
+
+	config_defaults(&def);
+	config_defaults(&cfg);
+	cr_assert_eq(config_load_file(&cfg, example, err, sizeof(err)), 0, "%s", err);
+	cr_assert_str_eq(cfg.file, example);
+	strcpy(def.file, example);
+	def.listen_fresh = false;
+	cr_assert_eq(memcmp(&def, &cfg, sizeof(def)), 0);
+}
+
 /* --- listen ---------------------------------------------------------------- */
 
 TestSuite(config_listen, .init = fresh);
