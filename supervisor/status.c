@@ -7,6 +7,12 @@
  * nobody reads. The supervisor therefore probes on a short timer while
  * detached, and once attached watches the write end for EPOLLERR, which the
  * kernel raises when the last reader closes.
+ *
+ * Probing alone cannot see a reader that replaces another between two
+ * wake-ups, so an inotify watch on the path adds IN_OPEN (someone opened
+ * it: send a snapshot soon) and IN_CLOSE_NOWRITE (a reader left: let go of
+ * the pipe, so data it did not read is freed instead of greeting the next
+ * reader mid-line). Without inotify the probe still works, more slowly.
  */
 #include "supervisor/status.h"
 
@@ -15,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -47,7 +54,7 @@ int
 status_open(struct status *s, const char *path, char *err, size_t errlen)
 {
 	memset(s, 0, sizeof(*s));
-	s->fd = -1;
+	s->fd = s->watch = -1;
 	if (strlcpy(s->path, path, sizeof(s->path)) >= sizeof(s->path)) {
 		snprintf(err, errlen, "status_pipe: path too long");
 		return -1;
@@ -61,7 +68,34 @@ status_open(struct status *s, const char *path, char *err, size_t errlen)
 		s->buf = NULL;
 		return -1;
 	}
+	s->watch = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (s->watch != -1 &&
+	    inotify_add_watch(s->watch, path, IN_OPEN | IN_CLOSE_NOWRITE) == -1) {
+		close(s->watch);
+		s->watch = -1;
+	}
 	return 0;
+}
+
+int
+status_watch_read(struct status *s)
+{
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	int seen = 0;
+	ssize_t n;
+
+	while ((n = read(s->watch, buf, sizeof(buf))) > 0) {
+		for (char *p = buf; p < buf + n;) {
+			const struct inotify_event *ev = (const struct inotify_event *)p;
+
+			if (ev->mask & IN_OPEN)
+				seen |= STATUS_SEEN_OPEN;
+			if (ev->mask & IN_CLOSE_NOWRITE)
+				seen |= STATUS_SEEN_CLOSE;
+			p += sizeof(*ev) + ev->len;
+		}
+	}
+	return seen;
 }
 
 int
@@ -134,6 +168,9 @@ void
 status_close(struct status *s, bool unlink_path)
 {
 	status_detach(s);
+	if (s->watch != -1)
+		close(s->watch);
+	s->watch = -1;
 	free(s->buf);
 	s->buf = NULL;
 	if (unlink_path && s->path[0] != '\0')

@@ -20,15 +20,22 @@
 struct status {
 	char path[PATH_MAX];
 	int fd;               /* write end, -1 while no reader is attached */
+	int watch;            /* inotify on path, -1 if unavailable */
 	char *buf;            /* the snapshot being written */
 	size_t off, len;
 };
+
+/* What the inotify watch saw since the last call. */
+#define STATUS_SEEN_OPEN 1    /* someone opened the FIFO (a reader, or us) */
+#define STATUS_SEEN_CLOSE 2   /* a reader closed it */
 
 /* Makes sure path is a FIFO: creates it 0640, or reuses an existing FIFO.
  * Any other file is refused. Returns 0, or -1 with err filled. */
 int status_check_path(const char *path, bool create, char *err, size_t errlen);
 /* Prepares s for path (status_check_path first). Returns 0 or -1 (err). */
 int status_open(struct status *s, const char *path, char *err, size_t errlen);
+/* Reads the watch: STATUS_SEEN_* bits. */
+int status_watch_read(struct status *s);
 /* Tries to attach to a reader. Returns 1 attached, 0 no reader (ENXIO),
  * -1 on another error (errno). */
 int status_attach(struct status *s);

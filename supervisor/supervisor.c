@@ -45,7 +45,7 @@
 #define SUP_MAX_WAIT_MS 1000
 
 /* What an epoll event belongs to; the fd rides in the low 32 bits. */
-enum sup_kind { EV_SIGNAL = 1, EV_CHANNEL, EV_STATSQ, EV_CTLQ, EV_FIFO };
+enum sup_kind { EV_SIGNAL = 1, EV_CHANNEL, EV_STATSQ, EV_CTLQ, EV_FIFO, EV_WATCH };
 
 struct listener {
 	struct config_listen conf;
@@ -69,7 +69,8 @@ struct sup {
 	char statsq_name[64], ctlq_name[64];
 	bool have_status;
 	struct status status;
-	int64_t status_probe_ms, status_next_ms;
+	int64_t status_probe_ms, status_next_ms, status_last_ms;
+	bool status_reattach;        /* a reader left while a snapshot was partial */
 	struct pidfh *pfh;
 	int64_t start_ms;
 	uint64_t reloads, unexpected, hung, dropped;
@@ -196,7 +197,8 @@ sup_listen_close_unused(struct sup *s, bool all)
 
 		if (l->fd == -1 || (l->active && !all))
 			continue;
-		log_info("closing listener %s", l->actual);
+		if (!all)
+			log_info("closing listener %s: no longer configured", l->actual);
 		close(l->fd);
 		l->fd = -1;
 		l->active = false;
@@ -468,7 +470,10 @@ sup_scale(struct sup *s, const struct intents *in)
 
 	if (in->scale_set)
 		n = in->scale_abs;
-	n = sup_clamp_workers(s, n + in->scale_rel);
+	n += in->scale_rel;
+	if (n != sup_clamp_workers(s, n))
+		log_warnx("scaling to %d workers is outside 1..%d", n, s->conf.max_workers);
+	n = sup_clamp_workers(s, n);
 	if (n != s->target)
 		log_info("scaling from %d to %d workers", s->target, n);
 	s->target = n;
@@ -701,6 +706,27 @@ sup_status_detach(struct sup *s, int64_t now)
 		sup_unwatch(s, s->status.fd);
 	status_detach(&s->status);
 	s->status_probe_ms = now;
+	s->status_reattach = false;
+}
+
+/* inotify saw the FIFO opened or a reader leave (see status.c). */
+static void
+sup_status_watch(struct sup *s, int64_t now)
+{
+	int seen = status_watch_read(&s->status);
+
+	if ((seen & STATUS_SEEN_CLOSE) && s->status.fd != -1) {
+		if (status_pending(&s->status))
+			s->status_reattach = true;
+		else
+			sup_status_detach(s, now);
+	}
+	if (!(seen & STATUS_SEEN_OPEN))
+		return;
+	if (s->status.fd == -1)
+		s->status_probe_ms = now;
+	else if (s->status_next_ms > s->status_last_ms + SUP_PROBE_MS)
+		s->status_next_ms = s->status_last_ms + SUP_PROBE_MS;
 }
 
 static void
@@ -708,7 +734,10 @@ sup_status_flush(struct sup *s, int64_t now)
 {
 	switch (status_flush(&s->status)) {
 	case 0:
-		sup_watch(s, EPOLL_CTL_MOD, EV_FIFO, s->status.fd, 0);
+		if (s->status_reattach)
+			sup_status_detach(s, now);
+		else
+			sup_watch(s, EPOLL_CTL_MOD, EV_FIFO, s->status.fd, 0);
 		break;
 	case 1:
 		sup_watch(s, EPOLL_CTL_MOD, EV_FIFO, s->status.fd, EPOLLOUT);
@@ -731,6 +760,9 @@ sup_status_probe(struct sup *s, int64_t now)
 		log_warn("status_pipe %s: open", s->status.path);
 		return;
 	}
+	/* Our own open is not news; the first snapshot goes out right away. */
+	if (s->status.watch != -1)
+		(void)status_watch_read(&s->status);
 	/* Registered with no events: EPOLLERR still reports the reader leaving. */
 	if (sup_watch(s, EPOLL_CTL_ADD, EV_FIFO, s->status.fd, 0) == -1) {
 		status_detach(&s->status);
@@ -749,6 +781,7 @@ sup_status(struct sup *s, int64_t now)
 	if (s->status.fd == -1 || now < s->status_next_ms)
 		return;
 	s->status_next_ms = now + s->conf.status_interval_ms;
+	s->status_last_ms = now;
 	if (status_pending(&s->status))
 		return;     /* a slow reader skips snapshots, never blocks us */
 	sup_drain_stats(s);
@@ -809,6 +842,9 @@ sup_event(struct sup *s, const struct epoll_event *ev, int64_t now)
 			sup_status_detach(s, now);
 		else if (ev->events & EPOLLOUT)
 			sup_status_flush(s, now);
+		break;
+	case EV_WATCH:
+		sup_status_watch(s, now);
 		break;
 	}
 }
@@ -889,6 +925,9 @@ sup_events_open(struct sup *s)
 	if (sup_watch(s, EPOLL_CTL_ADD, EV_SIGNAL, s->sigfd, EPOLLIN) == -1 ||
 	    sup_watch(s, EPOLL_CTL_ADD, EV_STATSQ, (int)s->statsq, EPOLLIN) == -1 ||
 	    sup_watch(s, EPOLL_CTL_ADD, EV_CTLQ, (int)s->ctlq, EPOLLIN) == -1)
+		return -1;
+	if (s->have_status && s->status.watch != -1 &&
+	    sup_watch(s, EPOLL_CTL_ADD, EV_WATCH, s->status.watch, EPOLLIN) == -1)
 		return -1;
 	return 0;
 }

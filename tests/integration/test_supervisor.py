@@ -1,0 +1,223 @@
+"""The supervisor's lifecycle: start, -t, pidfile, respawn, backoff, hang
+detection, orphans (DESIGN §1, §3, §4, §5; issue 3)."""
+import os
+import signal
+import socket
+import subprocess
+import time
+
+from conftest import PREFORKD, alive, http_request, mqueues, wait_for
+
+
+def run_check(conf_path):
+    return subprocess.run([PREFORKD, "-c", conf_path, "-t"], capture_output=True,
+                          text=True, timeout=30)
+
+
+def line_of(path, text):
+    with open(path) as f:
+        for n, line in enumerate(f, 1):
+            if text in line:
+                return n
+    raise AssertionError(f"{text!r} not in {path}")
+
+
+def title(pid):
+    """The process title: setproctitle leaves NUL padding after it."""
+    with open(f"/proc/{pid}/cmdline", "rb") as f:
+        return f.read().split(b"\0", 1)[0].decode()
+
+
+def snap_where(srv, pred, timeout=15):
+    return srv.snapshot(timeout=timeout, pred=pred)
+
+
+def test_start_serves_and_names_processes(make_server):
+    s = make_server(workers=3).start()
+    pids = s.wait_workers(3)
+    assert http_request(s.port, "/").status == 200
+    wait_for(lambda: "preforkd started: pid %d, 3 workers, listening on 127.0.0.1:%d"
+             % (s.pid, s.port) in s.error_log(), what="the start line")
+    assert title(s.pid) == "preforkd: supervisor"
+    titles = sorted(title(p) for p in pids)
+    assert titles == [f"preforkd: worker {i} (generation 1)" for i in range(3)]
+    snap = snap_where(s, lambda x: x["workers_running"] == 3 and
+                      all(w["state"] == "ready" for w in x["workers"]))
+    assert snap["pid"] == s.pid
+    assert snap["generation"] == 1
+    assert snap["listen"] == [f"127.0.0.1:{s.port}"]
+    assert snap["workers_target"] == 3
+    assert sorted(w["pid"] for w in snap["workers"]) == pids
+    assert sorted(w["slot"] for w in snap["workers"]) == [0, 1, 2]
+    assert os.path.exists(s.pidfile)
+    with open(s.pidfile) as f:
+        assert int(f.read()) == s.pid
+    assert mqueues(s.pid) == [f"preforkd.{s.pid}.ctl", f"preforkd.{s.pid}.stats"]
+    assert oct(os.stat(f"/dev/mqueue/preforkd.{s.pid}.ctl").st_mode & 0o777) == "0o600"
+
+
+def test_port_zero_reports_actual_port(make_server):
+    s = make_server(listen="127.0.0.1:0").start(wait=False)
+    wait_for(lambda: os.path.exists(s.status_path), what="the status FIFO")
+    snap = snap_where(s, lambda x: x["listen"] and x["workers_running"] == 2)
+    host, port = snap["listen"][0].rsplit(":", 1)
+    assert host == "127.0.0.1" and int(port) > 0
+    assert http_request(int(port), "/").status == 200
+
+
+def test_check_config_ok(make_server):
+    s = make_server()
+    r = run_check(s.conf_path)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "configuration ok"
+
+
+def test_check_config_bad_value_names_file_and_line(make_server):
+    s = make_server()
+    s.write_config(keepalive_timeout="forever")
+    r = run_check(s.conf_path)
+    assert r.returncode == 1
+    n = line_of(s.conf_path, "keepalive_timeout")
+    assert f"{s.conf_path}:{n}:" in r.stderr
+    assert "configuration ok" not in r.stdout
+
+
+def test_check_config_unbindable_address(make_server):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = busy.getsockname()[1]
+        s = make_server(listen=f"127.0.0.1:{port}")
+        r = run_check(s.conf_path)
+        assert r.returncode == 1
+        assert f"127.0.0.1:{port}" in r.stderr
+        assert "Address already in use" in r.stderr
+        s.start(wait=False)
+        assert s.wait_exit() == 1
+        assert "Address already in use" in s.stderr_text()
+    assert not os.path.exists(s.pidfile), "a failed start leaves no pidfile"
+
+
+def test_pidfile_refuses_second_instance(make_server):
+    s = make_server().start()
+    other = make_server()
+    other.write_config(pidfile=s.pidfile)
+    other.start(wait=False)
+    assert other.wait_exit() == 1
+    assert f"pidfile {s.pidfile}: already running as pid {s.pid}" in other.stderr_text()
+    assert alive(s.pid)
+    with open(s.pidfile) as f:
+        assert int(f.read()) == s.pid
+
+
+def test_respawn_after_sigkill(make_server):
+    s = make_server(workers=2).start()
+    before = s.wait_workers(2)
+    victim = before[1]
+    os.kill(victim, signal.SIGKILL)
+    after = wait_for(lambda: (w := s.workers()) and len(w) == 2 and victim not in w and w,
+                     what="a replacement worker")
+    assert before[0] in after
+    snap = snap_where(s, lambda x: x["worker_exits_unexpected"] == 1 and
+                      x["workers_running"] == 2)
+    assert victim not in [w["pid"] for w in snap["workers"]]
+    wait_for(lambda: f"(pid {victim}) killed by signal 9" in s.error_log(),
+             what="the exit logged")
+    assert http_request(s.port, "/").status == 200
+
+
+def test_crash_loop_backs_off_only_that_slot(make_server):
+    """A worker that cannot initialise (its root is gone) exits with status 2;
+    its slot backs off while the other keeps serving, and recovers."""
+    s = make_server(workers=2).start()
+    pids = s.wait_workers(2)
+    hidden = s.root + ".away"
+    os.rename(s.root, hidden)
+    try:
+        os.kill(pids[1], signal.SIGKILL)
+        snap = snap_where(s, lambda x: any(w["state"] == "backoff" for w in x["workers"]))
+        assert pids[0] in [w["pid"] for w in snap["workers"]]
+        wait_for(lambda: "backing off" in s.error_log(), what="the backoff logged")
+        assert alive(pids[0])
+    finally:
+        os.rename(hidden, s.root)
+    snap_where(s, lambda x: x["workers_running"] == 2 and
+               all(w["state"] == "ready" for w in x["workers"]), timeout=30)
+    assert http_request(s.port, "/").status == 200
+
+
+def test_hung_worker_is_killed_and_replaced(make_server):
+    s = make_server(workers=2, worker_timeout="1s").start()
+    pids = s.wait_workers(2)
+    os.kill(pids[0], signal.SIGSTOP)
+    wait_for(lambda: not alive(pids[0]), 15, what="the stopped worker killed")
+    snap = snap_where(s, lambda x: x["workers_hung_killed"] == 1 and
+                      x["workers_running"] == 2)
+    assert snap["worker_exits_unexpected"] == 0
+    assert pids[0] not in [w["pid"] for w in snap["workers"]]
+    assert "sent no heartbeat" in s.error_log()
+    assert http_request(s.port, "/").status == 200
+
+
+def test_idle_keepalive_worker_is_not_killed(make_server):
+    s = make_server(workers=1, worker_timeout="1s", keepalive_timeout="30s").start()
+    pids = s.wait_workers(1)
+    socks = []
+    for _ in range(4):
+        c = socket.create_connection(("127.0.0.1", s.port), timeout=10)
+        c.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert c.recv(4096).startswith(b"HTTP/1.1 200")
+        socks.append(c)
+    deadline = time.monotonic() + 3.0   # three worker_timeouts of idleness
+    while time.monotonic() < deadline:
+        snap = s.snapshot()
+        assert snap["workers_hung_killed"] == 0
+        time.sleep(0.2)
+    assert s.workers() == pids
+    for c in socks:
+        c.close()
+
+
+def test_workers_exit_when_supervisor_is_killed(make_server):
+    s = make_server(workers=2, send_timeout="30s").start()
+    pids = s.wait_workers(2)
+    size = 64 << 20
+    with open(os.path.join(s.root, "big.bin"), "wb") as f:
+        f.truncate(size)
+    c = socket.create_connection(("127.0.0.1", s.port), timeout=20)
+    c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    c.sendall(b"GET /big.bin HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    got = c.recv(4096)
+    assert got.startswith(b"HTTP/1.1 200")
+    os.kill(s.pid, signal.SIGKILL)
+    s.wait_exit()
+    head, _, body = got.partition(b"\r\n\r\n")
+    received = len(body)
+    while True:
+        chunk = c.recv(1 << 20)
+        if not chunk:
+            break
+        received += len(chunk)
+    c.close()
+    assert received == size, "the in-flight download completed"
+    for p in pids:
+        wait_for(lambda: not alive(p), 15, what=f"orphan worker {p} to exit")
+    for q in mqueues(s.pid):
+        os.unlink(os.path.join("/dev/mqueue", q))
+
+
+def test_no_worker_holds_another_workers_channel(make_server):
+    """Each worker has exactly its own descriptors: listeners, one channel, the
+    stats queue; never the supervisor's queue ends or sibling channels."""
+    s = make_server(workers=3).start()
+    pids = s.wait_workers(3)
+    for p in pids:
+        links = [os.readlink(f"/proc/{p}/fd/{fd}") for fd in os.listdir(f"/proc/{p}/fd")]
+        mq = [l for l in links if "preforkd." in l]
+        assert len(mq) <= 1, links
+        assert all(l.endswith(".stats") for l in mq), links
+        sockets = [l for l in links if l.startswith("socket:")]
+        assert len(sockets) == 2, f"one listener and one channel end: {links}"
+    # Only the supervisor holds the ctl queue.
+    sup_links = [os.readlink(f"/proc/{s.pid}/fd/{fd}") for fd in os.listdir(f"/proc/{s.pid}/fd")]
+    assert any(l.endswith(".ctl") for l in sup_links)
