@@ -210,7 +210,8 @@ autoindex_render(int dirfd, const char *url_path, int show_dotfiles,
 
 	if (autoindex_read(dirfd, show_dotfiles, &l) == -1)
 		goto fail;
-	qsort(l.v, l.n, sizeof(*l.v), autoindex_cmp);
+	if (l.n > 0)
+		qsort(l.v, l.n, sizeof(*l.v), autoindex_cmp);
 	if ((b.p = malloc(b.cap = 4096)) == NULL)
 		goto fail;
 	autoindex_head(&b, url_path);
