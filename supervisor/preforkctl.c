@@ -24,6 +24,8 @@
 #include "ipc/msg.h"
 #include "supervisor/config.h"
 #include "supervisor/ctl_status.h"
+#include "supervisor/listen.h"
+#include "supervisor/status.h"
 
 #define CTL_DEFAULT_PIDFILE "/run/preforkd.pid"
 #define CTL_STATUS_WAIT_MS 3000
@@ -48,6 +50,9 @@ struct ctl {
 	bool json, watch, no_wait;
 	long count;           /* --count: snapshots to show, 0 = unbounded */
 	long timeout_s;       /* --timeout for stop/quit, -1 = not given */
+	unsigned ctl_cmd;     /* what to send: control command, argument */
+	int ctl_arg;
+	int ctl_sig;          /* and the signal when there is no queue */
 	pid_t pid;
 	bool foreign;         /* alive but kill() says EPERM */
 	char pidbuf[PATH_MAX];
@@ -69,7 +74,8 @@ static const char ctl_usage_text[] =
 "                     fast stop (like SIGINT); waits like stop\n"
 "  reopen             reopen log files (after logrotate)\n"
 "  scale N|+N|-N      set the number of workers, or add / remove some\n"
-"  check              test the configuration of -c CONFIG (preforkd -t)\n"
+"  check              test the configuration of -c CONFIG like preforkd -t\n"
+"                     (the addresses of a running server are not rebound)\n"
 "\n"
 "options:\n"
 "  -p PIDFILE         the supervisor's pidfile (default " CTL_DEFAULT_PIDFILE ")\n"
@@ -193,11 +199,17 @@ ctl_parse_option(struct ctl *c, int argc, char **argv, int *i)
 		return r < 0 ? -1 : (c->config = v, 0);
 	if ((r = ctl_opt_value(argc, argv, i, "-s", "--status-pipe", &v)) != 0)
 		return r < 0 ? -1 : (c->status_pipe = v, 0);
-	if ((r = ctl_opt_value(argc, argv, i, NULL, "--count", &v)) != 0)
-		return r < 0 || ctl_parse_long("--count", v, 1, LONG_MAX, &c->count) ? -1 :
-		    (c->watch = true, 0);
-	if ((r = ctl_opt_value(argc, argv, i, NULL, "--timeout", &v)) != 0)
-		return r < 0 || ctl_parse_long("--timeout", v, 0, 86400, &c->timeout_s) ? -1 : 0;
+	if ((r = ctl_opt_value(argc, argv, i, NULL, "--count", &v)) != 0) {
+		if (r < 0)
+			return -1;
+		c->watch = true;
+		return ctl_parse_long("--count", v, 1, LONG_MAX, &c->count) == -1 ? -2 : 0;
+	}
+	if ((r = ctl_opt_value(argc, argv, i, NULL, "--timeout", &v)) != 0) {
+		if (r < 0)
+			return -1;
+		return ctl_parse_long("--timeout", v, 0, 86400, &c->timeout_s) == -1 ? -2 : 0;
+	}
 	ctl_usage("unknown option %s", a);
 	return -2;
 }
@@ -222,7 +234,7 @@ ctl_parse_args(struct ctl *c, int argc, char **argv)
 		if ((r = ctl_parse_option(c, argc, argv, &i)) == 1)
 			return ctl_usage(NULL, NULL);
 		if (r == -1)
-			return ctl_usage("option %s needs a valid value", argv[i]);
+			return ctl_usage("option %s needs a value", argv[i]);
 		if (r == -2)
 			return CTL_USAGE;
 	}
@@ -436,21 +448,20 @@ ctl_mono_ms(void)
 	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
 }
 
+/* Sends the command of a table entry (see ctl_commands). */
 static int
-ctl_cmd_simple(struct ctl *c, unsigned cmd, int sig)
+ctl_cmd_send(struct ctl *c)
 {
-	if (c->nargs > 0)
-		return ctl_usage("%s takes no arguments", c->command);
-	return ctl_deliver(c, cmd, 0, sig);
+	return ctl_deliver(c, c->ctl_cmd, c->ctl_arg, c->ctl_sig);
 }
 
 static int
-ctl_cmd_stop(struct ctl *c, unsigned cmd, int sig)
+ctl_cmd_stop(struct ctl *c)
 {
 	long deadline;
 	int r;
 
-	if ((r = ctl_cmd_simple(c, cmd, sig)) != CTL_OK || c->no_wait)
+	if ((r = ctl_cmd_send(c)) != CTL_OK || c->no_wait)
 		return r;
 	if (c->timeout_s == -1)
 		c->timeout_s = 60;
@@ -464,8 +475,10 @@ ctl_cmd_stop(struct ctl *c, unsigned cmd, int sig)
 	return CTL_OK;
 }
 
+/* "N" sets the count, "+N" / "-N" change it. Returns -1 when c->ctl_cmd
+ * and c->ctl_arg are set, else the usage exit code after saying why. */
 static int
-ctl_cmd_scale(struct ctl *c)
+ctl_scale_arg(struct ctl *c)
 {
 	const char *a = c->nargs == 1 ? c->args[0] : NULL;
 	long n = 0;
@@ -476,59 +489,54 @@ ctl_cmd_scale(struct ctl *c)
 		return ctl_usage("scale: expected N, +N or -N, got \"%s\"", a);
 	if (a[0] == '+' || a[0] == '-') {
 		if (ctl_parse_long("scale", a, -CONFIG_WORKERS_LIMIT, CONFIG_WORKERS_LIMIT, &n)
-		    == -1 || n == 0)
-			return n == 0 ? ctl_usage("scale: %s changes nothing", a) : CTL_USAGE;
-		return ctl_deliver(c, CTL_SCALE_REL, (int)n, 0);
+		    == -1)
+			return CTL_USAGE;
+		if (n == 0)
+			return ctl_usage("scale: %s changes nothing", a);
+		c->ctl_cmd = CTL_SCALE_REL;
+	} else {
+		if (ctl_parse_long("scale", a, 1, CONFIG_WORKERS_LIMIT, &n) == -1)
+			return CTL_USAGE;
+		c->ctl_cmd = CTL_SCALE_ABS;
 	}
-	if (ctl_parse_long("scale", a, 1, CONFIG_WORKERS_LIMIT, &n) == -1)
-		return CTL_USAGE;
-	return ctl_deliver(c, CTL_SCALE_ABS, (int)n, 0);
+	c->ctl_arg = (int)n;
+	return -1;
 }
 
-/* Where preforkd lives: $PREFORKD, next to us, or ../sbin (make install). */
-static void
-ctl_find_preforkd(char *buf, size_t len)
+/* True when the pidfile of conf names a live preforkd: its addresses are
+ * then in use by it, and binding them proves nothing. */
+static bool
+ctl_check_running(const struct config *conf)
 {
-	const char *env = getenv("PREFORKD");
-	char self[PATH_MAX], *slash;
-	ssize_t n;
+	pid_t pid;
 
-	buf[0] = '\0';
-	if (env != NULL && env[0] != '\0') {
-		strlcpy(buf, env, len);
-		return;
-	}
-	if ((n = readlink("/proc/self/exe", self, sizeof(self) - 1)) == -1)
-		return;
-	self[n] = '\0';
-	if ((slash = strrchr(self, '/')) == NULL)
-		return;
-	slash[1] = '\0';
-	strlcpy(buf, self, len);
-	if (strlcat(buf, "preforkd", len) < len && access(buf, X_OK) == 0)
-		return;
-	strlcpy(buf, self, len);
-	if (strlcat(buf, "../sbin/preforkd", len) >= len || access(buf, X_OK) != 0)
-		buf[0] = '\0';
+	return conf->pidfile[0] != '\0' && ctl_read_pidfile(conf->pidfile, &pid) == 0 &&
+	    ctl_alive(pid) != 0 && ctl_is_preforkd(pid);
 }
 
-/* The configuration test is preforkd's own -t, so the output is the same. */
+/* preforkd -t in process: the same checks and messages, except that the
+ * addresses of a running server are not bound again (they are its own), so
+ * "check, then reload" works. */
 static int
 ctl_cmd_check(struct ctl *c)
 {
-	char bin[PATH_MAX];
+	static struct config conf;
+	char err[CONFIG_ERR_LEN];
+	char *argv[] = { "preforkd", "-c", (char *)c->config, NULL };
+	int i, fd;
 
-	if (c->config == NULL)
-		return ctl_usage("check needs -c CONFIG%s", "");
-	if (c->nargs > 0)
-		return ctl_usage("%s takes no arguments", c->command);
-	ctl_find_preforkd(bin, sizeof(bin));
-	fflush(NULL);
-	if (bin[0] != '\0')
-		execl(bin, "preforkd", "-t", "-c", c->config, (char *)NULL);
-	execlp("preforkd", "preforkd", "-t", "-c", c->config, (char *)NULL);
-	return ctl_error(CTL_FAIL, "cannot run preforkd -t (set PREFORKD=/path/to/preforkd): %s",
-	    strerror(errno));
+	if (config_from_args(&conf, 3, argv, NULL, err, sizeof(err)) != 0)
+		return ctl_error(CTL_FAIL, "%s", err);
+	for (i = 0; i < conf.nlisten && !ctl_check_running(&conf); i++) {
+		if ((fd = listen_open(&conf.listen[i], conf.backlog, err, sizeof(err))) == -1)
+			return ctl_error(CTL_FAIL, "%s", err);
+		close(fd);
+	}
+	if (conf.status_pipe[0] != '\0' &&
+	    status_check_path(conf.status_pipe, false, err, sizeof(err)) == -1)
+		return ctl_error(CTL_FAIL, "%s", err);
+	printf("configuration ok\n");
+	return CTL_OK;
 }
 
 /* ---- status ---------------------------------------------------------------- */
@@ -588,8 +596,6 @@ ctl_cmd_status(struct ctl *c)
 	const char *rec;
 	int got, rc;
 
-	if (c->nargs > 0)
-		return ctl_usage("%s takes no arguments", c->command);
 	if (c->status_pipe == NULL) {
 		if (c->json || c->watch)
 			return ctl_error(CTL_FAIL,
@@ -614,36 +620,64 @@ ctl_cmd_status(struct ctl *c)
 
 /* ---- main ---------------------------------------------------------------- */
 
-static int
-ctl_run(struct ctl *c)
-{
-	const char *cmd = c->command;
-	bool is_status = strcmp(cmd, "status") == 0, is_stop;
-	int r;
+static int ctl_cmd_status(struct ctl *c);
 
-	is_stop = strcmp(cmd, "stop") == 0 || strcmp(cmd, "quit") == 0;
+static const struct ctl_command {
+	const char *name;
+	int (*run)(struct ctl *);
+	unsigned cmd;   /* control message */
+	int sig;        /* the signal that does the same, 0 = none */
+} ctl_commands[] = {
+	{ "status", ctl_cmd_status, 0, 0 },
+	{ "reload", ctl_cmd_send, CTL_RELOAD, SIGHUP },
+	{ "reopen", ctl_cmd_send, CTL_REOPEN, SIGUSR1 },
+	{ "stop", ctl_cmd_stop, CTL_STOP, SIGTERM },
+	{ "quit", ctl_cmd_stop, CTL_QUIT, SIGINT },
+	{ "scale", ctl_cmd_send, 0, 0 },
+	{ "check", ctl_cmd_check, 0, 0 },
+};
+
+/* Everything that can be wrong with the command line is reported before
+ * the server is looked for, so a usage error is always exit 2. */
+static int
+ctl_check_usage(struct ctl *c, const struct ctl_command *k)
+{
+	bool is_status = k->run == ctl_cmd_status, is_stop = k->run == ctl_cmd_stop;
+
 	if (!is_status && (c->json || c->watch))
 		return ctl_usage("--json, --watch and --count are options of status%s", "");
 	if (!is_stop && (c->no_wait || c->timeout_s != -1))
 		return ctl_usage("--timeout and --no-wait are options of stop and quit%s", "");
-	if (strcmp(cmd, "check") == 0)
+	if (strcmp(k->name, "scale") == 0)
+		return ctl_scale_arg(c);
+	if (c->nargs > 0)
+		return ctl_usage("%s takes no arguments", k->name);
+	if (k->run == ctl_cmd_check && c->config == NULL)
+		return ctl_usage("check needs -c CONFIG%s", "");
+	return -1;
+}
+
+static int
+ctl_run(struct ctl *c)
+{
+	const struct ctl_command *k = NULL;
+	size_t i;
+	int r;
+
+	for (i = 0; i < sizeof(ctl_commands) / sizeof(ctl_commands[0]); i++)
+		if (strcmp(c->command, ctl_commands[i].name) == 0)
+			k = &ctl_commands[i];
+	if (k == NULL)
+		return ctl_usage("unknown command \"%s\"", c->command);
+	c->ctl_cmd = k->cmd;
+	c->ctl_sig = k->sig;
+	if ((r = ctl_check_usage(c, k)) != -1)
+		return r;
+	if (k->run == ctl_cmd_check)
 		return ctl_cmd_check(c);
-	if (strcmp(cmd, "reload") && strcmp(cmd, "reopen") && strcmp(cmd, "scale") &&
-	    !is_stop && !is_status)
-		return ctl_usage("unknown command \"%s\"", cmd);
 	if ((r = ctl_load_config(c)) != -1 || (r = ctl_find(c)) != -1)
 		return r;
-	if (is_status)
-		return ctl_cmd_status(c);
-	if (strcmp(cmd, "reload") == 0)
-		return ctl_cmd_simple(c, CTL_RELOAD, SIGHUP);
-	if (strcmp(cmd, "reopen") == 0)
-		return ctl_cmd_simple(c, CTL_REOPEN, SIGUSR1);
-	if (strcmp(cmd, "stop") == 0)
-		return ctl_cmd_stop(c, CTL_STOP, SIGTERM);
-	if (strcmp(cmd, "quit") == 0)
-		return ctl_cmd_stop(c, CTL_QUIT, SIGINT);
-	return ctl_cmd_scale(c);
+	return k->run(c);
 }
 
 int
