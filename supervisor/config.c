@@ -692,11 +692,6 @@ config_line(struct config *c, const char *path, int lineno, char *line, size_t n
 	char where[PATH_MAX + 16], msg[CONFIG_ERR_LEN];
 	char *s, *key, *value;
 
-	if (n > CONFIG_LINE_MAX) {
-		config_errf(err, errlen, "%s:%d: line too long (more than %d bytes)",
-		    path, lineno, CONFIG_LINE_MAX);
-		return -1;
-	}
 	if (memchr(line, '\0', n) != NULL) {
 		config_errf(err, errlen, "%s:%d: NUL byte in line", path, lineno);
 		return -1;
@@ -715,13 +710,37 @@ config_line(struct config *c, const char *path, int lineno, char *line, size_t n
 	return config_set(c, key, value, where, err, errlen);
 }
 
+/*
+ * Reads one line into buf (CONFIG_LINE_MAX + 2 bytes) without its "\n" or
+ * "\r\n". Returns its length; -2 for a line longer than CONFIG_LINE_MAX,
+ * whose rest is left unread; -1 at the end of the file or on a read error.
+ * Memory stays bounded whatever the file holds.
+ */
+static ssize_t
+config_read_line(FILE *f, char *buf)
+{
+	size_t n = 0;
+	int ch;
+
+	while ((ch = getc(f)) != EOF && ch != '\n') {
+		if (n == CONFIG_LINE_MAX + 1)
+			return -2;
+		buf[n++] = (char)ch;
+	}
+	if (ch == EOF && n == 0)
+		return -1;
+	if (n > 0 && buf[n - 1] == '\r')
+		n--;
+	buf[n] = '\0';
+	return n > CONFIG_LINE_MAX ? -2 : (ssize_t)n;
+}
+
 int
 config_load_file(struct config *c, const char *path, char *err, size_t errlen)
 {
-	char *line = NULL;
-	size_t cap = 0, n;
-	ssize_t len;
+	char line[CONFIG_LINE_MAX + 2];
 	int lineno = 0, rc = -1;
+	ssize_t len;
 	FILE *f;
 
 	if ((f = fopen(path, "re")) == NULL) {
@@ -730,13 +749,14 @@ config_load_file(struct config *c, const char *path, char *err, size_t errlen)
 	}
 	strlcpy(c->file, path, sizeof(c->file));
 	c->listen_fresh = true;
-	while ((len = getline(&line, &cap, f)) != -1) {
-		n = (size_t)len;
-		if (n > 0 && line[n - 1] == '\n')
-			line[--n] = '\0';
-		if (n > 0 && line[n - 1] == '\r')
-			line[--n] = '\0';
-		if (config_line(c, path, ++lineno, line, n, err, errlen) == -1)
+	while ((len = config_read_line(f, line)) != -1) {
+		lineno++;
+		if (len == -2) {
+			config_errf(err, errlen, "%s:%d: line too long (more than %d bytes)",
+			    path, lineno, CONFIG_LINE_MAX);
+			goto fail;
+		}
+		if (config_line(c, path, lineno, line, (size_t)len, err, errlen) == -1)
 			goto fail;
 	}
 	if (ferror(f)) {
@@ -745,7 +765,6 @@ config_load_file(struct config *c, const char *path, char *err, size_t errlen)
 	}
 	rc = 0;
 fail:
-	free(line);
 	fclose(f);
 	return rc;
 }

@@ -270,6 +270,28 @@ Test(config_file, long_line_rejected)
 	free(text);
 }
 
+Test(config_file, line_of_4096_bytes_with_crlf_accepted)
+{
+	char *text = malloc(4096 + 3);
+
+	memset(text, 'x', 4096);
+	memcpy(text, "index = ", 8);
+	strcpy(text + 4096, "\r\n");
+	cr_assert_eq(load(text), -1);
+	cr_assert(strstr(err, ":1: index: too long (at most 255 bytes)") != NULL, "%s", err);
+	free(text);
+}
+
+Test(config_file, long_last_line_without_newline)
+{
+	char *text = malloc(10000);
+
+	memset(text, '#', 9999);
+	text[9999] = '\0';
+	load_fails(text, ":1: line too long (more than 4096 bytes)");
+	free(text);
+}
+
 Test(config_file, cannot_open)
 {
 	config_defaults(&cfg);
