@@ -125,6 +125,21 @@ def peer_ports(pid, server_port):
     return ports
 
 
+def listen_queue(port):
+    """Connections waiting in the accept queue of the listener on port."""
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(table) as f:
+                next(f)
+                for line in f:
+                    col = line.split()
+                    if col[3] == "0A" and int(col[1].rsplit(":", 1)[1], 16) == port:
+                        return int(col[4].split(":")[1], 16)
+        except OSError:
+            pass
+    return -1
+
+
 # --- environment ----------------------------------------------------------------
 
 def raise_nofile(want):
@@ -295,7 +310,9 @@ def template_argv(template, **values):
 # --- a minimal HTTP/1.1 client -------------------------------------------------
 
 class HttpError(Exception):
-    """kind: connect, reset, short (closed mid-response), timeout, status, bad."""
+    """kind: connect (refused or timed out), reset (RST before any response
+    byte, or the request could not be sent), closed (EOF before any response
+    byte), short (closed mid-response), timeout, status (non-2xx), bad."""
 
     def __init__(self, kind, detail=""):
         super().__init__(f"{kind}: {detail}")
@@ -335,7 +352,7 @@ class Conn:
         except OSError as e:
             raise HttpError("short" if started else "reset", e.strerror or str(e)) from e
         if not chunk:
-            raise HttpError("short" if started else "reset", "closed by server")
+            raise HttpError("short" if started else "closed", "closed by server")
         return chunk
 
     def get(self, path, close=False, pace=None):
