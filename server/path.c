@@ -53,8 +53,8 @@ path_put(struct path_out *o, char c)
 }
 
 /*
- * Closes the current segment: drops "" and ".", applies "..". Returns 1
- * when it was a dot segment, 0 for a name, -1 when ".." climbs above root.
+ * Closes the current segment: drops "" and ".", applies "..". Returns 0,
+ * or -1 when ".." climbs above root.
  */
 static int
 path_end_segment(struct path_out *o)
@@ -65,7 +65,7 @@ path_end_segment(struct path_out *o)
 
 	if (n == 0 || (n == 1 && s[0] == '.')) {
 		o->len = cut;
-		return n > 0;
+		return 0;
 	}
 	if (n == 2 && s[0] == '.' && s[1] == '.') {
 		if (o->seg == 0)
@@ -75,7 +75,7 @@ path_end_segment(struct path_out *o)
 			o->len--;
 		if (o->len > 0)
 			o->len--; /* the separator before the popped segment */
-		return 1;
+		return 0;
 	}
 	return 0;
 }
@@ -116,7 +116,7 @@ path_decode(const char *raw, size_t len, char *out, size_t outlen,
 {
 	struct path_out o = { out, outlen > 0 ? outlen - 1 : 0, 0, 0 };
 	size_t i = 1;
-	int c, empty;
+	int c;
 
 	if (outlen == 0 || len == 0 || raw[0] != '/')
 		return -1;
@@ -130,12 +130,15 @@ path_decode(const char *raw, size_t len, char *out, size_t outlen,
 		} else if (path_put(&o, (char)c) == -1)
 			return -1;
 	}
-	/* "/a/", "/a/." and "/a/b/.." all name a directory (RFC 3986 §5.2.4). */
-	empty = o.len == o.seg;
-	if ((c = path_end_segment(&o)) == -1)
+	if (path_end_segment(&o) == -1)
 		return -1;
 	out[o.len] = '\0';
-	*dir_slash = empty || c == 1;
+	/*
+	 * The raw last byte decides, not the decoded one: a listing's relative
+	 * links resolve against the URL the client holds, so "/a%2F" and
+	 * "/a/.." must be redirected to their slash form before listing.
+	 */
+	*dir_slash = raw[len - 1] == '/';
 	return 0;
 }
 

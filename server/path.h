@@ -12,7 +12,10 @@
  * a path relative to the root: no leading '/', "." segments and empty
  * segments removed, ".." applied (it can never climb above the root: such
  * a request is refused). "" is the root itself. *dir_slash is set when the
- * request path ends in '/'. Returns 0, or -1 for a path to refuse with 400
+ * raw request path ends in '/' (a decoded "%2F" or a final "." or ".."
+ * segment does not count: such a directory gets the redirect to its slash
+ * form, so relative links in a listing resolve). A decoded "%2F" is a
+ * separator. Returns 0, or -1 for a path to refuse with 400
  * (bad %-escape, NUL, climbing above root, too long for outlen).
  */
 int path_decode(const char *raw, size_t len, char *out, size_t outlen, int *dir_slash);

@@ -56,7 +56,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* A NUL, raw or as %00, can never get through. */
 	if (memchr(data, '\0', size) != NULL || has_pct00(data, size))
 		abort();
-	if (r != 0 || (slash != 0 && slash != 1))
+	if (r != 0 || size == 0 || slash != (data[size - 1] == '/'))
 		abort();
 	check_segments(out, strlen(out));
 	(void)path_is_dotfile(out);
