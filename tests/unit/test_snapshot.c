@@ -318,6 +318,7 @@ Test(snapshot, uptime_always_finite_one_decimal)
 	s->uptime_s = 1e300;
 	snapshot_text(s, buf, sizeof(buf));
 	cr_expect_not_null(strstr(buf, "\nuptime_s: 1000000000000.0\n"), "%s", buf);
+	free(s);
 }
 
 Test(snapshot, counts_out_of_range_are_clamped)
