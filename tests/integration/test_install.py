@@ -1,0 +1,291 @@
+"""Installing and running in production (DESIGN §9, issue 6 items 2-4):
+`make install` with DESTDIR and PREFIX, the systemd unit (its keys,
+`systemd-analyze verify` when present, and the notify protocol the unit
+relies on), and the logrotate snippet (rename, USR1 / preforkctl reopen, new
+lines in new files)."""
+import configparser
+import filecmp
+import os
+import re
+import shutil
+import signal
+import socket
+import stat
+import subprocess
+
+import pytest
+
+from conftest import BUILD, PREFORKCTL, PREFORKD, http_request, wait_for
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
+SCRIPTS = os.path.join(ROOT, "scripts")
+UNIT = os.path.join(SCRIPTS, "preforkd.service")
+LOGROTATE = os.path.join(SCRIPTS, "preforkd.logrotate")
+
+
+# --- make install ----------------------------------------------------------------
+
+def test_make_install_with_destdir_and_prefix(tmp_path):
+    dest = tmp_path / "root"
+    # -o all: install what this run tests, never rebuild it (the sanitizer
+    # pass uses another BUILD with other flags).
+    p = subprocess.run(["make", "-C", ROOT, "--no-print-directory", "-o", "all", "install",
+                        f"DESTDIR={dest}", "PREFIX=/usr", f"BUILD={BUILD}"],
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stdout + p.stderr
+    expect = {
+        "usr/sbin/preforkd": (PREFORKD, 0o755),
+        "usr/bin/preforkctl": (PREFORKCTL, 0o755),
+        "etc/init.d/preforkd": (os.path.join(SCRIPTS, "preforkd.init"), 0o755),
+        "lib/systemd/system/preforkd.service": (UNIT, 0o644),
+        "etc/logrotate.d/preforkd": (LOGROTATE, 0o644),
+        "usr/share/doc/preforkd/preforkd.conf.example":
+            (os.path.join(SCRIPTS, "preforkd.conf.example"), 0o644),
+    }
+    for rel, (src, mode) in expect.items():
+        path = dest / rel
+        assert path.is_file(), rel
+        assert stat.S_IMODE(path.stat().st_mode) == mode, rel
+        if rel.startswith("usr/"):
+            assert filecmp.cmp(src, path, shallow=False), rel
+    # Nothing escaped DESTDIR: every installed file is under it.
+    installed = {str(f.relative_to(dest)) for f in dest.rglob("*") if f.is_file()}
+    assert set(expect) <= installed
+    # The installed preforkctl finds the installed preforkd (../sbin) for
+    # nothing, but runs on its own.
+    r = subprocess.run([str(dest / "usr/bin/preforkctl"), "-h"], capture_output=True, text=True)
+    assert r.returncode == 0 and "exit codes" in r.stdout
+
+
+def test_example_config_passes_the_check(tmp_path):
+    """Every key of the example is accepted by the parser (root and paths
+    are pointed at the temp dir, since /var/www may not exist here)."""
+    example = os.path.join(SCRIPTS, "preforkd.conf.example")
+    lines = []
+    for line in open(example):
+        m = re.match(r"^\s*#?\s*([a-z_]+)\s*=\s*(.*)$", line)
+        if m and not line.lstrip().startswith("#"):
+            lines.append(line)
+    conf = tmp_path / "example.conf"
+    conf.write_text("".join(lines) + f"\nroot = {tmp_path}\nlisten = 127.0.0.1:0\n"
+                    "user =\ngroup =\npidfile =\nstatus_pipe =\n"
+                    f"error_log = {tmp_path}/e.log\naccess_log = {tmp_path}/a.log\n")
+    r = subprocess.run([PREFORKD, "-t", "-c", str(conf)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+
+
+# --- the systemd unit --------------------------------------------------------------
+
+def unit_sections():
+    cp = configparser.ConfigParser(interpolation=None, strict=False)
+    cp.optionxform = str
+    cp.read(UNIT)
+    return cp
+
+
+def test_unit_has_the_keys_operators_expect():
+    u = unit_sections()
+    svc = u["Service"]
+    assert svc["Type"] == "notify"
+    assert svc["ExecStart"].split()[:3] == ["/usr/local/sbin/preforkd", "-c",
+                                            "/etc/preforkd/preforkd.conf"]
+    assert "--daemon=off" in svc["ExecStart"].split()
+    assert svc["ExecReload"] == "/bin/kill -HUP $MAINPID"
+    assert svc["KillMode"] == "mixed" and svc["KillSignal"] == "SIGTERM"
+    assert int(svc["TimeoutStopSec"]) > 30  # graceful_timeout defaults to 30s
+    assert svc["Restart"] == "on-failure"
+    caps = set(svc["CapabilityBoundingSet"].split())
+    assert {"CAP_NET_BIND_SERVICE", "CAP_SETUID", "CAP_SETGID", "CAP_KILL"} <= caps
+    for key, value in (("NoNewPrivileges", "yes"), ("ProtectSystem", "strict"),
+                       ("ProtectHome", "yes"), ("PrivateTmp", "yes")):
+        assert svc[key] == value, key
+    assert "PrivateIPC" not in svc  # preforkctl needs the host's message queues
+    assert "/run" in svc["ReadWritePaths"].split()
+    assert u["Install"]["WantedBy"] == "multi-user.target"
+    assert "network-online.target" in u["Unit"]["After"].split()
+
+
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze is not installed")
+def test_systemd_analyze_verify(tmp_path):
+    conf = tmp_path / "preforkd.conf"
+    conf.write_text(f"root = {tmp_path}\n")
+    text = open(UNIT).read().replace("/usr/local/sbin/preforkd", PREFORKD) \
+        .replace("/etc/preforkd/preforkd.conf", str(conf))
+    unit = tmp_path / "preforkd.service"
+    unit.write_text(text)
+    r = subprocess.run(["systemd-analyze", "verify", str(unit)], capture_output=True, text=True,
+                       timeout=60, cwd=tmp_path)
+    # Only complaints about this unit count: in a container, systemd may
+    # also grumble about the host's own units.
+    mine = [l for l in (r.stdout + r.stderr).splitlines() if "preforkd" in l]
+    assert mine == [], "\n".join(mine)
+
+
+class Notify:
+    """The NOTIFY_SOCKET end: a unix datagram socket bound in a temp dir."""
+
+    def __init__(self, path):
+        self.path = str(path)
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(self.path)
+        self.seen = []
+
+    def expect(self, state, timeout=15.0):
+        """Waits for a datagram carrying state ("READY=1"); returns it."""
+        import time
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError(f"no {state} within {timeout}s; got {self.seen}")
+            self.sock.settimeout(left)
+            try:
+                msg = self.sock.recv(4096).decode()
+            except socket.timeout:
+                continue
+            self.seen.append(msg)
+            if state in msg.split("\n"):
+                return msg
+
+    def close(self):
+        self.sock.close()
+
+
+def test_notify_ready_reloading_stopping(make_server, tmp_path):
+    n = Notify(tmp_path / "notify")
+    try:
+        s = make_server()
+        s.start(env={"NOTIFY_SOCKET": n.path}, wait=False)
+        n.expect("READY=1")
+        # Ready means ready: it serves at once.
+        assert http_request(s.port, "/").status in (200, 403, 404)
+        s.signal(signal.SIGHUP)
+        n.expect("RELOADING=1")
+        n.expect("READY=1")
+        s.signal(signal.SIGTERM)
+        n.expect("STOPPING=1")
+        assert s.wait_exit(20) == 0
+    finally:
+        n.close()
+
+
+def test_notify_abstract_socket(make_server, tmp_path):
+    name = f"preforkd-test-{os.getpid()}-{tmp_path.name}"
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    try:
+        sock.bind("\0" + name)
+        sock.settimeout(15)
+        s = make_server()
+        s.start(env={"NOTIFY_SOCKET": "@" + name}, wait=False)
+        msgs = []
+        while "READY=1" not in msgs:
+            msgs.extend(sock.recv(4096).decode().split("\n"))
+        s.stop()
+    finally:
+        sock.close()
+
+
+# --- logrotate -------------------------------------------------------------------
+
+def logrotate_stanza():
+    text = open(LOGROTATE).read()
+    m = re.search(r"^(\S+)\s*\{\n(.*?)^\}", text, re.S | re.M)
+    assert m, "no stanza"
+    pattern, body = m.group(1), m.group(2)
+    post = re.search(r"postrotate\n(.*?)\n\s*endscript", body, re.S)
+    assert post, "no postrotate"
+    directives = {l.split()[0] for l in body.splitlines()
+                  if l.strip() and not l.strip().startswith("#")}
+    return pattern, directives, post.group(1)
+
+
+def test_logrotate_snippet_directives():
+    pattern, directives, post = logrotate_stanza()
+    assert pattern == "/var/log/preforkd/*.log"
+    assert {"daily", "rotate", "compress", "delaycompress", "missingok", "notifempty",
+            "sharedscripts", "postrotate", "endscript"} <= directives
+    assert "rotate 14" in open(LOGROTATE).read()
+    assert "USR1" in post and "/run/preforkd.pid" in post
+    assert subprocess.run(["sh", "-n", "-c", post]).returncode == 0
+
+
+def read(path):
+    try:
+        with open(path, errors="replace") as f:
+            return f.read()
+    except FileNotFoundError:
+        return ""
+
+
+def rotate_and_check(s, reopen):
+    """Requests, rename both logs, reopen(), more requests: the new lines
+    land in new files and the old files keep the old lines."""
+    assert http_request(s.port, "/before-rotation").status == 404
+    wait_for(lambda: "/before-rotation" in read(s.access_log_path), 15,
+             what="the first access line")
+    os.rename(s.access_log_path, s.access_log_path + ".1")
+    os.rename(s.error_log_path, s.error_log_path + ".1")
+    reopen()
+    wait_for(lambda: "log files reopened" in read(s.error_log_path) or
+             os.path.exists(s.error_log_path), 15, what="a new error log")
+
+    def after():
+        http_request(s.port, "/after-rotation")
+        return "/after-rotation" in read(s.access_log_path)
+    wait_for(after, 15, interval=0.2, what="access lines in the new file")
+    assert "/before-rotation" not in read(s.access_log_path)
+    assert "/after-rotation" not in read(s.access_log_path + ".1")
+    assert "/before-rotation" in read(s.access_log_path + ".1")
+
+
+def test_logrotate_postrotate_reopens_logs(server):
+    _, _, post = logrotate_stanza()
+    script = post.replace("/run/preforkd.pid", server.pidfile)
+
+    def run_postrotate():
+        r = subprocess.run(["sh", "-c", script], capture_output=True, text=True, timeout=30)
+        assert r.returncode == 0, r.stderr
+    rotate_and_check(server, run_postrotate)
+
+
+def test_preforkctl_reopen_reopens_logs(server):
+    def ctl_reopen():
+        r = subprocess.run([PREFORKCTL, "-c", server.conf_path, "reopen"], capture_output=True,
+                           text=True, timeout=30)
+        assert (r.returncode, r.stderr) == (0, "")
+    rotate_and_check(server, ctl_reopen)
+
+
+def test_postrotate_without_a_server_succeeds(tmp_path):
+    _, _, post = logrotate_stanza()
+    script = post.replace("/run/preforkd.pid", str(tmp_path / "none.pid"))
+    assert subprocess.run(["sh", "-c", script]).returncode == 0
+
+
+@pytest.mark.skipif(shutil.which("logrotate") is None, reason="logrotate is not installed")
+def test_logrotate_itself(server, tmp_path):
+    text = open(LOGROTATE).read().replace("/var/log/preforkd", os.path.dirname(server.access_log_path)) \
+        .replace("/run/preforkd.pid", server.pidfile)
+    conf = tmp_path / "logrotate.conf"
+    conf.write_text(text)
+    state = tmp_path / "state"
+
+    def run_logrotate():
+        r = subprocess.run(["logrotate", "-f", "-s", str(state), str(conf)], capture_output=True,
+                           text=True, timeout=60)
+        assert r.returncode == 0, r.stderr
+    rotate_and_check_logrotate(server, run_logrotate)
+
+
+def rotate_and_check_logrotate(s, rotate):
+    assert http_request(s.port, "/before-rotation").status == 404
+    wait_for(lambda: "/before-rotation" in read(s.access_log_path), 15, what="the first line")
+    rotate()
+    wait_for(lambda: os.path.exists(s.access_log_path + ".1"), 5, what="the rotated file")
+
+    def after():
+        http_request(s.port, "/after-rotation")
+        return "/after-rotation" in read(s.access_log_path)
+    wait_for(after, 15, interval=0.2, what="access lines in the new file")
+    assert "/before-rotation" in read(s.access_log_path + ".1")
