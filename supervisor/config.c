@@ -356,8 +356,8 @@ config_set_max_workers(struct config *c, const struct config_key *k, const char 
 
 /*
  * Splits "HOST:PORT", "[V6]:PORT", "*:PORT" or "PORT" into a copy of the
- * host and a pointer to the port inside v. *v6 says the host was bracketed. A bare port or "*" means every IPv4
- * address, like nginx.
+ * host and a pointer to the port inside v. *v6 says the host was bracketed.
+ * A bare port or "*" means every IPv4 address, like nginx.
  */
 static int
 config_listen_split(const char *v, char *host, size_t hostlen, const char **port,
@@ -1082,6 +1082,41 @@ config_args_apply(struct config *c, int argc, char **argv, char *err, size_t err
 	return r;
 }
 
+/*
+ * Makes a relative path absolute against the working directory; root goes
+ * through realpath when it exists. Left alone when it would not fit.
+ */
+static void
+config_absolute(char *path, size_t size, bool real)
+{
+	char cwd[PATH_MAX], buf[PATH_MAX];
+
+	if (path[0] == '\0' || path[0] == '/')
+		return;
+	if (real && realpath(path, buf) != NULL) {
+		strlcpy(path, buf, size);
+		return;
+	}
+	if (getcwd(cwd, sizeof(cwd)) == NULL ||
+	    (size_t)snprintf(buf, sizeof(buf), "%s/%s", cwd, path) >= sizeof(buf) ||
+	    strlen(buf) >= size)
+		return;
+	strlcpy(path, buf, size);
+}
+
+/* So a daemon's chdir("/") and a later reload find the same files. */
+static void
+config_absolute_paths(struct config *c)
+{
+	config_absolute(c->file, sizeof(c->file), false);
+	config_absolute(c->root, sizeof(c->root), true);
+	config_absolute(c->pidfile, sizeof(c->pidfile), false);
+	config_absolute(c->status_pipe, sizeof(c->status_pipe), false);
+	config_absolute(c->error_log, sizeof(c->error_log), false);
+	if (strcmp(c->access_log, "-") != 0 && strcmp(c->access_log, "off") != 0)
+		config_absolute(c->access_log, sizeof(c->access_log), false);
+}
+
 int
 config_from_args(struct config *c, int argc, char **argv, int *test_only,
     char *err, size_t errlen)
@@ -1098,6 +1133,7 @@ config_from_args(struct config *c, int argc, char **argv, int *test_only,
 		return -1;
 	if (config_args_apply(c, argc, argv, err, errlen) == -1)
 		return -1;
+	config_absolute_paths(c);
 	if (test_only != NULL)
 		*test_only = t;
 	return config_validate(c, err, errlen);

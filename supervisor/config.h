@@ -84,7 +84,9 @@ int config_parse_duration_ms(const char *s, int *out_ms);
  * and --key value (a boolean key alone means on). Loads defaults, then the
  * file, then every flag (flags override the file wherever they appear; the
  * first --listen replaces the file's addresses, later ones append), then
- * validates. argv[0] is skipped. Returns 0 (c ready, *test_only set when -t
+ * validates. Relative paths (the file, root, pidfile, status_pipe, logs)
+ * are made absolute against the working directory, so a daemon's chdir("/")
+ * and a reload find the same files. argv[0] is skipped. Returns 0 (c ready, *test_only set when -t
  * was given; test_only may be NULL), 1 when usage or the version was printed
  * to stdout (exit 0), or -1 with err filled (c then holds a partial config:
  * build into a scratch struct on reload). Keeps no state: calling it again

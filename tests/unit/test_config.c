@@ -1154,6 +1154,24 @@ Test(config_args, file_listens_kept_without_flags)
 	cr_assert_str_eq(cfg.listen[1].text, "127.0.0.1:2");
 }
 
+Test(config_args, relative_paths_made_absolute)
+{
+	char cwd[PATH_MAX], want[PATH_MAX + 32];
+
+	cr_assert_neq(getcwd(cwd, sizeof(cwd)), NULL);
+	cr_assert_eq(FROM(NULL, "--pidfile=p.pid", "--access-log=a.log", "--error-log=-",
+	    "--status-pipe=/tmp/s"), 0, "%s", err);
+	cr_assert_str_eq(cfg.root, cwd, "root \".\" is the working directory");
+	snprintf(want, sizeof(want), "%s/p.pid", cwd);
+	cr_assert_str_eq(cfg.pidfile, want);
+	snprintf(want, sizeof(want), "%s/a.log", cwd);
+	cr_assert_str_eq(cfg.access_log, want);
+	cr_assert_str_eq(cfg.error_log, "");
+	cr_assert_str_eq(cfg.status_pipe, "/tmp/s");
+	cr_assert_eq(FROM(NULL, "--access-log=off"), 0, "%s", err);
+	cr_assert_str_eq(cfg.access_log, "off");
+}
+
 Test(config_args, calling_twice_reads_the_file_again)
 {
 	char *argv[] = { "preforkd", "-c", path, "--backlog=9", NULL };
