@@ -1,0 +1,376 @@
+/* Response heads byte for byte, and response_build over a temporary root. */
+#include <criterion/criterion.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "server/file.h"
+#include "server/response.h"
+
+#define DATE "Mon, 23 Nov 2026 17:54:00 GMT"
+#define LM "Sun, 22 Nov 2026 10:00:00 GMT"
+
+static void
+head_is(const struct response_head *h, const char *want)
+{
+	char buf[1024];
+	size_t n = response_head(buf, sizeof(buf), h);
+
+	cr_assert_eq(n, strlen(want), "length %zu, want %zu:\n%.*s", n, strlen(want), (int)n, buf);
+	cr_assert_eq(memcmp(buf, want, n), 0, "got:\n%.*s", (int)n, buf);
+}
+
+Test(response_head, ok_200)
+{
+	struct response_head h = { .status = 200, .date = DATE,
+	    .block = "Content-Type: text/plain; charset=utf-8\r\n", .block_len = 41,
+	    .content_length = 6 };
+
+	head_is(&h, "HTTP/1.1 200 OK\r\nDate: " DATE "\r\nServer: preforkd\r\n"
+	    "Content-Type: text/plain; charset=utf-8\r\nContent-Length: 6\r\n\r\n");
+}
+
+Test(response_head, not_modified_304)
+{
+	struct response_head h = { .status = 304, .date = DATE, .lastmod = LM,
+	    .etag = "\"abc-6-1\"", .etag_len = 9, .content_length = -1 };
+
+	head_is(&h, "HTTP/1.1 304 Not Modified\r\nDate: " DATE "\r\nServer: preforkd\r\n"
+	    "Last-Modified: " LM "\r\nETag: \"abc-6-1\"\r\n\r\n");
+}
+
+Test(response_head, partial_206_keepalive)
+{
+	struct response_head h = { .status = 206, .date = DATE, .ctype = "image/png",
+	    .lastmod = LM, .etag = "\"e\"", .etag_len = 3, .accept_ranges = 1,
+	    .content_range = "bytes 0-9/100", .content_length = 10,
+	    .connection = RESPONSE_CONN_KEEPALIVE };
+
+	head_is(&h, "HTTP/1.1 206 Partial Content\r\nDate: " DATE "\r\nServer: preforkd\r\n"
+	    "Content-Type: image/png\r\nLast-Modified: " LM "\r\nETag: \"e\"\r\n"
+	    "Accept-Ranges: bytes\r\nContent-Range: bytes 0-9/100\r\nContent-Length: 10\r\n"
+	    "Connection: keep-alive\r\n\r\n");
+}
+
+Test(response_head, unsatisfiable_416)
+{
+	struct response_head h = { .status = 416, .date = DATE,
+	    .ctype = "text/html; charset=utf-8", .content_range = "bytes */100",
+	    .content_length = 0 };
+
+	head_is(&h, "HTTP/1.1 416 Range Not Satisfiable\r\nDate: " DATE "\r\nServer: preforkd\r\n"
+	    "Content-Type: text/html; charset=utf-8\r\nContent-Range: bytes */100\r\n"
+	    "Content-Length: 0\r\n\r\n");
+}
+
+Test(response_head, redirect_301)
+{
+	struct response_head h = { .status = 301, .date = DATE, .location = "/dir/?a=1",
+	    .location_len = 9, .content_length = 0, .connection = RESPONSE_CONN_CLOSE };
+
+	head_is(&h, "HTTP/1.1 301 Moved Permanently\r\nDate: " DATE "\r\nServer: preforkd\r\n"
+	    "Location: /dir/?a=1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+}
+
+Test(response_head, not_found_404_and_405_allow)
+{
+	struct response_head h = { .status = 404, .date = DATE, .content_length = 3 };
+
+	head_is(&h, "HTTP/1.1 404 Not Found\r\nDate: " DATE "\r\nServer: preforkd\r\n"
+	    "Content-Length: 3\r\n\r\n");
+	h.status = 405;
+	h.allow = "GET, HEAD, OPTIONS";
+	head_is(&h, "HTTP/1.1 405 Method Not Allowed\r\nDate: " DATE "\r\nServer: preforkd\r\n"
+	    "Allow: GET, HEAD, OPTIONS\r\nContent-Length: 3\r\n\r\n");
+}
+
+Test(response_head, reports_size_when_too_small)
+{
+	struct response_head h = { .status = 200, .date = DATE, .content_length = 1 };
+	char buf[16];
+	size_t full = response_head(NULL, 0, &h);
+
+	cr_assert_gt(full, sizeof(buf));
+	cr_assert_eq(response_head(buf, sizeof(buf), &h), full);
+}
+
+Test(response_head, error_pages)
+{
+	size_t len;
+	const char *p = response_error_page(404, &len);
+
+	cr_assert_eq(len, strlen(p));
+	cr_assert_not_null(strstr(p, "<h1>404 Not Found</h1>"));
+	cr_assert_str_eq(response_reason(431), "Request Header Fields Too Large");
+	cr_assert_str_eq(response_reason(299), "Unknown");
+}
+
+/* --- response_build over a temporary root ------------------------------- */
+
+static char base[64];
+static int rootfd = -1;
+static struct file_cache *fc;
+static struct worker_params params;
+static struct response_ctx ctx;
+static struct http_request req;
+static struct reply rep;
+static char hdrbuf[1024];
+
+static int
+rm_entry(const char *p, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st; (void)flag; (void)ftw;
+	return remove(p);
+}
+
+static void
+put(const char *name, const char *body)
+{
+	struct timespec ts[2] = { { 1795341600, 0 }, { 1795341600, 0 } }; /* LM */
+	int fd = openat(rootfd, name, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+	cr_assert_geq(fd, 0, "%s", name);
+	cr_assert_eq(write(fd, body, strlen(body)), (ssize_t)strlen(body));
+	close(fd);
+	cr_assert_eq(utimensat(rootfd, name, ts, 0), 0);
+}
+
+static void
+build_setup(void)
+{
+	strcpy(base, "/tmp/test_response.XXXXXX");
+	cr_assert_not_null(mkdtemp(base));
+	rootfd = open(base, O_PATH | O_DIRECTORY);
+	cr_assert_geq(rootfd, 0);
+	cr_assert_eq(mkdirat(rootfd, "dir", 0755), 0);
+	cr_assert_eq(mkdirat(rootfd, "idx", 0755), 0);
+	put("a.txt", "hello\n");
+	put("idx/index.html", "<p>i</p>");
+	put(".secret", "s");
+	fc = file_cache_new(rootfd, 8);
+	memset(&params, 0, sizeof(params));
+	strcpy(params.index, "index.html");
+	params.autoindex = 1;
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.params = &params;
+	ctx.fc = fc;
+	ctx.rootfd = rootfd;
+	strcpy(ctx.date, DATE);
+	ctx.date_t = 1795456440;
+}
+
+static void
+build_teardown(void)
+{
+	file_cache_free(fc);
+	close(rootfd);
+	nftw(base, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+}
+
+TestSuite(response_build, .init = build_setup, .fini = build_teardown);
+
+#define S(x) ((struct http_str){ (x), sizeof(x) - 1 })
+
+static void
+do_req(enum http_method m, const char *path, const char *query)
+{
+	memset(&req, 0, sizeof(req));
+	req.method = m;
+	req.path = (struct http_str){ path, strlen(path) };
+	req.query = (struct http_str){ query, query ? strlen(query) : 0 };
+	req.version_minor = 1;
+	req.keep_alive = 1;
+	req.content_length = -1;
+}
+
+static void
+run(void)
+{
+	memset(&rep, 0, sizeof(rep));
+	rep.hdr = hdrbuf;
+	rep.hdr_cap = sizeof(hdrbuf);
+	response_reset(&rep);
+	response_build(&ctx, &req, &rep);
+}
+
+static char *
+head(void)
+{
+	static char s[2048];
+
+	memcpy(s, rep.hdr, rep.hdr_len);
+	s[rep.hdr_len] = '\0';
+	return s;
+}
+
+static char *
+body(void)
+{
+	static char s[8192];
+	size_t n = 0;
+	int i;
+
+	for (i = 0; i < rep.nseg; i++) {
+		if (rep.seg[i].p != NULL)
+			memcpy(s + n, rep.seg[i].p, rep.seg[i].len);
+		else
+			cr_assert_eq(pread(rep.fd, s + n, rep.seg[i].len, rep.seg[i].off),
+			    (ssize_t)rep.seg[i].len);
+		n += rep.seg[i].len;
+	}
+	s[n] = '\0';
+	return s;
+}
+
+Test(response_build, file_200_exact)
+{
+	char want[512];
+
+	do_req(HTTP_M_GET, "/a.txt", NULL);
+	run();
+	snprintf(want, sizeof(want), "HTTP/1.1 200 OK\r\nDate: " DATE "\r\nServer: preforkd\r\n"
+	    "Content-Type: text/plain; charset=utf-8\r\nLast-Modified: " LM "\r\n"
+	    "ETag: %s\r\nAccept-Ranges: bytes\r\nContent-Length: 6\r\n\r\n", rep.fe->etag);
+	cr_assert_str_eq(head(), want);
+	cr_assert_str_eq(body(), "hello\n");
+	cr_assert_eq(rep.close, 0);
+	response_release(&ctx, &rep);
+}
+
+Test(response_build, head_has_no_body)
+{
+	do_req(HTTP_M_HEAD, "/a.txt", NULL);
+	run();
+	cr_assert_eq(rep.status, 200);
+	cr_assert_not_null(strstr(head(), "Content-Length: 6\r\n"));
+	cr_assert_eq(rep.nseg, 0);
+	response_release(&ctx, &rep);
+}
+
+Test(response_build, not_modified_and_ranges)
+{
+	char etag[64], want[512];
+
+	do_req(HTTP_M_GET, "/a.txt", NULL);
+	run();
+	strcpy(etag, rep.fe->etag);
+	response_release(&ctx, &rep);
+
+	req.if_none_match = (struct http_str){ etag, strlen(etag) };
+	run();
+	snprintf(want, sizeof(want), "HTTP/1.1 304 Not Modified\r\nDate: " DATE "\r\n"
+	    "Server: preforkd\r\nLast-Modified: " LM "\r\nETag: %s\r\n\r\n", etag);
+	cr_assert_str_eq(head(), want);
+	cr_assert_eq(rep.nseg, 0);
+	response_release(&ctx, &rep);
+
+	req.if_none_match = (struct http_str){ NULL, 0 };
+	req.range = S("bytes=1-3");
+	run();
+	snprintf(want, sizeof(want), "HTTP/1.1 206 Partial Content\r\nDate: " DATE "\r\n"
+	    "Server: preforkd\r\nContent-Type: text/plain; charset=utf-8\r\n"
+	    "Last-Modified: " LM "\r\nETag: %s\r\nAccept-Ranges: bytes\r\n"
+	    "Content-Range: bytes 1-3/6\r\nContent-Length: 3\r\n\r\n", etag);
+	cr_assert_str_eq(head(), want);
+	cr_assert_str_eq(body(), "ell");
+	response_release(&ctx, &rep);
+
+	req.range = S("bytes=10-");
+	run();
+	cr_assert_eq(rep.status, 416);
+	cr_assert_not_null(strstr(head(), "\r\nContent-Range: bytes */6\r\n"));
+	response_release(&ctx, &rep);
+
+	req.range = S("bytes=0-0,4-");
+	run();
+	cr_assert_eq(rep.status, 206);
+	cr_assert_not_null(strstr(head(), "Content-Type: multipart/byteranges; boundary="));
+	{
+		char cl[32];
+
+		snprintf(cl, sizeof(cl), "Content-Length: %llu\r\n", (unsigned long long)rep.body_len);
+		cr_assert_not_null(strstr(head(), cl), "%s", head());
+	}
+	cr_assert_not_null(strstr(body(), "Content-Range: bytes 0-0/6\r\n\r\nh\r\n--"));
+	cr_assert_not_null(strstr(body(), "Content-Range: bytes 4-5/6\r\n\r\no\n\r\n--"));
+	response_release(&ctx, &rep);
+}
+
+Test(response_build, directory_redirect_keeps_query)
+{
+	do_req(HTTP_M_GET, "/dir", "x=1&y");
+	run();
+	cr_assert_eq(rep.status, 301);
+	cr_assert_not_null(strstr(head(), "\r\nLocation: /dir/?x=1&y\r\n"));
+	response_release(&ctx, &rep);
+}
+
+Test(response_build, index_listing_and_403)
+{
+	do_req(HTTP_M_GET, "/idx/", NULL);
+	run();
+	cr_assert_eq(rep.status, 200);
+	cr_assert_str_eq(body(), "<p>i</p>");
+	response_release(&ctx, &rep);
+	do_req(HTTP_M_GET, "/dir/", NULL);
+	run();
+	cr_assert_eq(rep.status, 200);
+	cr_assert_not_null(strstr(body(), "Index of /dir/"));
+	response_release(&ctx, &rep);
+	params.autoindex = 0;
+	run();
+	cr_assert_eq(rep.status, 403);
+	response_release(&ctx, &rep);
+	do_req(HTTP_M_GET, "/missing/", NULL);
+	run();
+	cr_assert_eq(rep.status, 404);
+	response_release(&ctx, &rep);
+}
+
+Test(response_build, errors_and_methods)
+{
+	static const struct { enum http_method m; const char *path; int status, close; } t[] = {
+		{ HTTP_M_GET, "/nope", 404, 0 },
+		{ HTTP_M_GET, "/.secret", 404, 0 },
+		{ HTTP_M_GET, "/a.txt/", 404, 0 },
+		{ HTTP_M_GET, "/%zz", 400, 1 },
+		{ HTTP_M_GET, "/../a.txt", 400, 1 },
+		{ HTTP_M_OPTIONS, "/a.txt", 204, 0 },
+		{ HTTP_M_POST, "/a.txt", 405, 0 },
+		{ HTTP_M_DELETE, "/a.txt", 405, 0 },
+		{ HTTP_M_UNKNOWN, "/a.txt", 501, 1 },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		do_req(t[i].m, t[i].path, NULL);
+		run();
+		cr_assert_eq(rep.status, t[i].status, "%s: %d", t[i].path, rep.status);
+		cr_assert_eq(rep.close, t[i].close, "%s", t[i].path);
+		response_release(&ctx, &rep);
+	}
+	do_req(HTTP_M_OPTIONS, "/", NULL);
+	run();
+	cr_assert_str_eq(head(), "HTTP/1.1 204 No Content\r\nDate: " DATE "\r\n"
+	    "Server: preforkd\r\nAllow: GET, HEAD, OPTIONS\r\n\r\n");
+	response_release(&ctx, &rep);
+	do_req(HTTP_M_POST, "/a.txt", NULL);
+	req.content_length = 3;
+	run();
+	cr_assert_eq(rep.close, 1, "an unread body closes");
+	cr_assert_not_null(strstr(head(), "Connection: close\r\n"));
+	response_release(&ctx, &rep);
+}
+
+Test(response_build, http10_keepalive_header)
+{
+	do_req(HTTP_M_GET, "/a.txt", NULL);
+	req.version_minor = 0;
+	run();
+	cr_assert_not_null(strstr(head(), "\r\nConnection: keep-alive\r\n"));
+	response_release(&ctx, &rep);
+}
