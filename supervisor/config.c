@@ -1030,10 +1030,10 @@ config_usage(void)
 	size_t i;
 
 	printf("usage: preforkd [-c FILE] [-t] [--key=value ...]\n"
-	    "  -c FILE      read the configuration file FILE\n"
-	    "  -t           check the configuration and exit\n"
-	    "  -h, --help   show this help\n"
-	    "  -V           show the version\n"
+	    "  -c, --config FILE  read the configuration file FILE\n"
+	    "  -t, --test         check the configuration and exit\n"
+	    "  -h, --help         show this help\n"
+	    "  -V, --version      show the version\n"
 	    "keys (flags override the file; dashes or underscores):\n");
 	for (i = 0; i < CONFIG_NKEYS; i++)
 		printf("  --%s=%s\n", config_keys[i].name, config_keys[i].help);
