@@ -52,10 +52,16 @@ def test_make_install_with_destdir_and_prefix(tmp_path):
     # Nothing escaped DESTDIR: every installed file is under it.
     installed = {str(f.relative_to(dest)) for f in dest.rglob("*") if f.is_file()}
     assert set(expect) <= installed
-    # The installed preforkctl finds the installed preforkd (../sbin) for
-    # nothing, but runs on its own.
     r = subprocess.run([str(dest / "usr/bin/preforkctl"), "-h"], capture_output=True, text=True)
     assert r.returncode == 0 and "exit codes" in r.stdout
+    # The installed init script finds the installed preforkctl (../bin)
+    # from DAEMON alone.
+    env = {"PATH": "/usr/bin:/bin", "PREFORKD_DEFAULTS": str(tmp_path / "none"),
+           "DAEMON": str(dest / "usr/sbin/preforkd"), "PIDFILE": str(tmp_path / "p.pid")}
+    r = subprocess.run(["sh", str(dest / "etc/init.d/preforkd"), "scale", "3"], env=env,
+                       capture_output=True, text=True, timeout=30)
+    assert (r.returncode, r.stderr) == (
+        3, f"preforkctl: preforkd is not running (no pidfile {tmp_path}/p.pid)\n")
 
 
 def test_example_config_passes_the_check(tmp_path):
