@@ -164,12 +164,21 @@ def test_start_status_reload_scale_restart_stop(svc):
     assert init(env, "status")[0] == 3
 
 
-def test_force_reload_starts_a_stopped_service(svc):
-    rc, out, err = init(svc.env, "force-reload")
-    assert rc == 0, (out, err)
-    assert out == f"preforkd: started (pid {daemon_pid(svc)})\n"
+def test_force_reload_and_try_restart_leave_a_stopped_service_stopped(svc):
+    assert init(svc.env, "force-reload") == (7, "", "preforkd: not running\n")
+    assert init(svc.env, "try-restart") == (0, "preforkd: not running\n", "")
+    assert init(svc.env, "status")[0] == 3
+    assert not os.path.exists(svc.pidfile)
+
+
+def test_try_restart_restarts_a_running_service(svc):
+    assert init(svc.env, "start")[0] == 0
+    pid = daemon_pid(svc)
     rc, out, err = init(svc.env, "try-restart")
-    assert rc == 0 and "started" in out
+    assert rc == 0, (out, err)
+    new = daemon_pid(svc)
+    assert new != pid and alive(new) and not alive(pid)
+    wait_for(lambda: serving(svc), 15, what="the restarted daemon to serve")
 
 
 def test_start_fails_with_a_message(make_server, tmp_path):
