@@ -24,7 +24,9 @@ int path_decode(const char *raw, size_t len, char *out, size_t outlen, int *dir_
 int path_is_dotfile(const char *rel);
 /* openat2(rootfd, rel or ".", flags | O_CLOEXEC, RESOLVE_BENEATH |
  * RESOLVE_NO_MAGICLINKS). Returns an fd or -1 with errno (EXDEV when the
- * path would leave the root through a symlink). */
+ * path would leave the root through a symlink, ".." or an absolute link;
+ * ENOSYS on kernels before 5.6: there is deliberately no weaker fallback).
+ * For opening existing files: no O_CREAT (the mode would be 0). */
 int path_open_beneath(int rootfd, const char *rel, int flags);
 
 /* Writes s percent-encoded for use in a URL path (keeps '/' and unreserved
