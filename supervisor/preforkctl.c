@@ -82,6 +82,7 @@ static const char ctl_usage_text[] =
 "  -c CONFIG          take pidfile and status_pipe from this config file\n"
 "  -s STATUS_PIPE     the status FIFO (default: status_pipe of -c CONFIG)\n"
 "  -h, --help         this text\n"
+"  -V, --version      the version\n"
 "\n"
 "exit codes:\n"
 "  0  success (status: running)\n"
@@ -90,22 +91,16 @@ static const char ctl_usage_text[] =
 "  3  not running (no pidfile)\n"
 "  4  permission denied (run as the server's user or root)\n";
 
-/* -h prints the usage text; a usage error is one line on stderr. */
 static int
-ctl_usage(const char *fmt, const char *arg)
+ctl_help(void)
 {
-	if (fmt == NULL) {
-		fputs(ctl_usage_text, stdout);
-		return CTL_OK;
-	}
-	fputs("preforkctl: ", stderr);
-	fprintf(stderr, fmt, arg);
-	fputs(" (see preforkctl -h)\n", stderr);
-	return CTL_USAGE;
+	fputs(ctl_usage_text, stdout);
+	return CTL_OK;
 }
 
-static int
-ctl_error(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int ctl_error(int code, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static int ctl_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* One clear line on stderr; returns code so callers can `return ctl_error(..)`. */
 static int
@@ -119,6 +114,20 @@ ctl_error(int code, const char *fmt, ...)
 	va_end(ap);
 	fputs("\n", stderr);
 	return code;
+}
+
+/* A usage error: one line on stderr, exit 2. */
+static int
+ctl_usage(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("preforkctl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs(" (see preforkctl -h)\n", stderr);
+	return CTL_USAGE;
 }
 
 /* ---- command line ---------------------------------------------------- */
@@ -187,6 +196,8 @@ ctl_parse_option(struct ctl *c, int argc, char **argv, int *i)
 
 	if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0)
 		return 1;
+	if (strcmp(a, "-V") == 0 || strcmp(a, "--version") == 0)
+		return 2;
 	if (strcmp(a, "--json") == 0)
 		return c->json = true, 0;
 	if (strcmp(a, "--watch") == 0)
@@ -232,16 +243,18 @@ ctl_parse_args(struct ctl *c, int argc, char **argv)
 			continue;
 		}
 		if ((r = ctl_parse_option(c, argc, argv, &i)) == 1)
-			return ctl_usage(NULL, NULL);
+			return ctl_help();
+		if (r == 2)
+			return printf("preforkctl %s\n", PREFORKD_VERSION) < 0 ? CTL_FAIL : CTL_OK;
 		if (r == -1)
 			return ctl_usage("option %s needs a value", argv[i]);
 		if (r == -2)
 			return CTL_USAGE;
 	}
 	if (c->command == NULL)
-		return ctl_usage("no command given", NULL);
+		return ctl_usage("no command given");
 	if (c->pidfile != NULL && c->config != NULL)
-		return ctl_usage("give -p PIDFILE or -c CONFIG, not both%s", "");
+		return ctl_usage("give -p PIDFILE or -c CONFIG, not both");
 	return -1;
 }
 
@@ -484,7 +497,7 @@ ctl_scale_arg(struct ctl *c)
 	long n = 0;
 
 	if (a == NULL)
-		return ctl_usage("scale needs one argument: N, +N or -N%s", "");
+		return ctl_usage("scale needs one argument: N, +N or -N");
 	if (!ctl_is_number(a))
 		return ctl_usage("scale: expected N, +N or -N, got \"%s\"", a);
 	if (a[0] == '+' || a[0] == '-') {
@@ -645,15 +658,15 @@ ctl_check_usage(struct ctl *c, const struct ctl_command *k)
 	bool is_status = k->run == ctl_cmd_status, is_stop = k->run == ctl_cmd_stop;
 
 	if (!is_status && (c->json || c->watch))
-		return ctl_usage("--json, --watch and --count are options of status%s", "");
+		return ctl_usage("--json, --watch and --count are options of status");
 	if (!is_stop && (c->no_wait || c->timeout_s != -1))
-		return ctl_usage("--timeout and --no-wait are options of stop and quit%s", "");
+		return ctl_usage("--timeout and --no-wait are options of stop and quit");
 	if (strcmp(k->name, "scale") == 0)
 		return ctl_scale_arg(c);
 	if (c->nargs > 0)
 		return ctl_usage("%s takes no arguments", k->name);
 	if (k->run == ctl_cmd_check && c->config == NULL)
-		return ctl_usage("check needs -c CONFIG%s", "");
+		return ctl_usage("check needs -c CONFIG");
 	return -1;
 }
 

@@ -87,6 +87,8 @@ def test_help_documents_commands_and_exit_codes():
                  "--json", "--watch", "--count", "--timeout", "--no-wait", "-p PIDFILE",
                  "-c CONFIG", "exit codes", "3  not running", "4  permission denied"):
         assert word in out
+    rc, out, err = ctl("--version")
+    assert rc == 0 and out.startswith("preforkctl ") and err == ""
 
 
 @pytest.mark.parametrize("args,message", [
