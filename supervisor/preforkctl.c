@@ -260,7 +260,40 @@ ctl_parse_args(struct ctl *c, int argc, char **argv)
 
 /* ---- finding the supervisor ------------------------------------------- */
 
-/* Takes pidfile and status_pipe from -c CONFIG unless given directly. */
+/* The last "key = value" of key in a config file, read leniently: used
+ * when the file no longer parses, so a broken edit does not keep the
+ * operator from stopping or inspecting the running server. */
+static void
+ctl_config_scan(const char *path, const char *key, char *out, size_t len)
+{
+	char line[CONFIG_LINE_MAX + 2], *p, *e;
+	size_t klen = strlen(key);
+	FILE *f;
+
+	if ((f = fopen(path, "re")) == NULL)
+		return;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		for (p = line; *p == ' ' || *p == '\t'; p++)
+			;
+		if (strncmp(p, key, klen) != 0)
+			continue;
+		for (p += klen; *p == ' ' || *p == '\t'; p++)
+			;
+		if (*p++ != '=')
+			continue;
+		for (; *p == ' ' || *p == '\t'; p++)
+			;
+		for (e = p + strlen(p); e > p && strchr(" \t\r\n", e[-1]) != NULL; e--)
+			;
+		*e = '\0';
+		strlcpy(out, p, len);
+	}
+	fclose(f);
+}
+
+/* Takes pidfile and status_pipe from -c CONFIG unless given directly. A
+ * file that does not parse is an error for reload (the server would refuse
+ * it too); other commands warn and read the two keys leniently. */
 static int
 ctl_load_config(struct ctl *c)
 {
@@ -273,8 +306,14 @@ ctl_load_config(struct ctl *c)
 		return -1;
 	}
 	config_defaults(&conf);
-	if (config_load_file(&conf, c->config, err, sizeof(err)) == -1)
-		return ctl_error(CTL_FAIL, "%s", err);
+	if (config_load_file(&conf, c->config, err, sizeof(err)) == -1) {
+		if (c->ctl_cmd == CTL_RELOAD || access(c->config, R_OK) == -1)
+			return ctl_error(CTL_FAIL, "%s", err);
+		fprintf(stderr, "preforkctl: warning: %s\n", err);
+		ctl_config_scan(c->config, "pidfile", conf.pidfile, sizeof(conf.pidfile));
+		ctl_config_scan(c->config, "status_pipe", conf.status_pipe,
+		    sizeof(conf.status_pipe));
+	}
 	if (conf.pidfile[0] == '\0')
 		return ctl_error(CTL_FAIL, "%s sets no pidfile; give -p PIDFILE", c->config);
 	strlcpy(c->pidbuf, conf.pidfile, sizeof(c->pidbuf));

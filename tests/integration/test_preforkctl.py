@@ -529,3 +529,21 @@ def test_config_without_pidfile_is_an_error(make_server):
     rc, out, err = ctl("-c", s.conf_path, "status")
     assert rc == 1
     assert one_line(err) == f"preforkctl: {s.conf_path} sets no pidfile; give -p PIDFILE"
+
+
+def test_a_broken_config_still_lets_the_operator_stop(server):
+    with open(server.conf_path, "a") as f:
+        f.write("wokers = 4\n")
+    lineno = len(open(server.conf_path).read().splitlines())
+    # reload would be refused by the server too: say why, send nothing.
+    rc, out, err = ctl("-c", server.conf_path, "reload")
+    assert rc == 1 and out == ""
+    assert one_line(err).startswith(f"preforkctl: {server.conf_path}:{lineno}: ")
+    gen = server.snapshot()["generation"]
+    # status and stop warn, then find the server anyway.
+    rc, out, err = ctl("-c", server.conf_path, "status", "--json")
+    assert rc == 0 and json.loads(out)["generation"] == gen
+    assert one_line(err).startswith(f"preforkctl: warning: {server.conf_path}:{lineno}: ")
+    rc, out, err = ctl("-c", server.conf_path, "stop")
+    assert rc == 0 and "warning" in err
+    assert server.wait_exit(10) == 0
