@@ -46,7 +46,7 @@ struct conn {
 	uint32_t hlen;                   /* head length of the request being answered */
 	size_t parse_last;
 	int requests;
-	unsigned readable : 1, writable : 1, eof : 1, in_pending : 1, replying : 1, chunked : 1;
+	unsigned readable : 1, writable : 1, eof : 1, nodelay : 1, in_pending : 1, replying : 1, chunked : 1;
 	int64_t discard;                 /* Content-Length body bytes still to skip */
 	struct http_chunked chunk;
 	size_t hdr_off;                  /* send cursor: head bytes sent */
@@ -521,8 +521,18 @@ conn_idle(struct conn *c)
 {
 	struct conn_ctx *cx = c->cx;
 
+	int one = 1;
+
 	if (c->rlen == 0 && cx->stopping)
 		return STEP_CLOSE;
+	/* Only a kept-alive connection can have a reply held back by Nagle
+	 * behind the previous one; a closing reply is flushed by close. Setting
+	 * it here spares the syscall on one-request connections and pushes out
+	 * whatever is still corked. */
+	if (!c->nodelay) {
+		setsockopt(c->io.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		c->nodelay = 1;
+	}
 	if (c->rlen == 0) {
 		conn_block_put(c);
 		conn_timer(c, &cx->ka_list);
@@ -638,7 +648,6 @@ static void
 conn_start(struct conn_ctx *cx, int fd, const struct sockaddr_storage *ss)
 {
 	struct conn *c;
-	int one = 1;
 
 	if ((c = conn_new(cx, fd)) == NULL) {
 		close(fd);
@@ -649,8 +658,8 @@ conn_start(struct conn_ctx *cx, int fd, const struct sockaddr_storage *ss)
 		conn_free_to_pool(cx, c);
 		return;
 	}
-	if (ss->ss_family == AF_INET || ss->ss_family == AF_INET6)
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	/* Unix sockets have no Nagle; TCP gets TCP_NODELAY once it is kept alive. */
+	c->nodelay = ss->ss_family != AF_INET && ss->ss_family != AF_INET6;
 	memcpy(&c->peer, ss, ss->ss_family == AF_INET6 ? sizeof(c->peer.in6) :
 	    sizeof(c->peer.in));
 	c->next = cx->all;
