@@ -140,6 +140,36 @@ def listen_queue(port):
     return -1
 
 
+def read_snapshot(path, timeout=5.0):
+    """The first JSON snapshot from a status FIFO, or None by the deadline."""
+    import json
+    import select
+    deadline = time.monotonic() + timeout
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError:
+        return None
+    buf = b""
+    try:
+        while b"\n" not in buf and time.monotonic() < deadline:
+            r, _, _ = select.select([fd], [], [], 0.05)
+            if r:
+                try:
+                    chunk = os.read(fd, 1 << 20)
+                except BlockingIOError:
+                    continue
+                if chunk:
+                    buf += chunk
+                else:
+                    time.sleep(0.02)  # no writer attached yet
+    finally:
+        os.close(fd)
+    try:
+        return json.loads(buf.split(b"\n", 1)[0]) if b"\n" in buf else None
+    except ValueError:
+        return None
+
+
 # --- environment ----------------------------------------------------------------
 
 def raise_nofile(want):
