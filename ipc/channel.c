@@ -69,8 +69,14 @@ channel_recv(int fd, struct msg *out, enum msg_result *why)
 	do
 		n = recvmsg(fd, &mh, MSG_TRUNC);
 	while (n == -1 && errno == EINTR);
+	if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		return CHANNEL_AGAIN;
+	/* A peer that exits with packets we sent still unread resets the pair
+	 * instead of closing it cleanly; either way it is gone. */
+	if (n == -1 && errno == ECONNRESET)
+		return CHANNEL_EOF;
 	if (n == -1)
-		return errno == EAGAIN || errno == EWOULDBLOCK ? CHANNEL_AGAIN : CHANNEL_ERROR;
+		return CHANNEL_ERROR;
 	if (n == 0 && channel_hungup(fd))
 		return CHANNEL_EOF;
 	if ((size_t)n > sizeof(buf.b) || (mh.msg_flags & MSG_TRUNC))

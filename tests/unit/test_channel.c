@@ -225,3 +225,16 @@ Test(channel, recv_error_on_bad_fd)
 	cr_expect_eq(channel_recv(-1, &out, NULL), CHANNEL_ERROR);
 	cr_expect_eq(errno, EBADF);
 }
+
+/* A worker that exits with commands still unread in its socket must look
+ * gone (EOF) to the supervisor, not like a read error. */
+Test(channel, eof_when_peer_exits_with_unread_packets)
+{
+	struct msg m;
+
+	memset(&m, 0, sizeof(m));
+	cr_assert_eq(channel_send(fds[0], &m, MSG_REOPEN_LOGS), 0);
+	close(fds[1]);
+	fds[1] = -1;
+	cr_assert_eq(channel_recv(fds[0], &m, NULL), CHANNEL_EOF);
+}
