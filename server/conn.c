@@ -683,13 +683,16 @@ conn_emfile_resume(struct loop *l, struct loop_timer *t)
 }
 
 /* Out of descriptors: stop accepting for a moment (other workers may have
- * room), log once per episode, and never spin on a ready listener. */
+ * room), log at most once a minute, and never spin on a ready listener. */
 static void
 conn_emfile(struct conn_ctx *cx)
 {
-	if (!cx->emfile_logged)
+	int64_t now = loop_now(cx->loop);
+
+	if (cx->emfile_logged_ms == 0 || now - cx->emfile_logged_ms >= CONN_EMFILE_LOG_MS) {
 		log_warn("accept4: pausing accepts for %d ms", CONN_EMFILE_PAUSE_MS);
-	cx->emfile_logged = 1;
+		cx->emfile_logged_ms = now;
+	}
 	cx->emfile_paused = 1;
 	conn_listen_update(cx);
 	loop_timer_add(cx->loop, &cx->emfile_timer, CONN_EMFILE_PAUSE_MS);
@@ -721,7 +724,6 @@ conn_accept(struct loop *l, struct loop_io *io, uint32_t events)
 				conn_emfile(cx);
 			return;
 		}
-		cx->emfile_logged = 0;
 		conn_start(cx, fd, &ss);
 	}
 }

@@ -26,6 +26,7 @@
 #define CONN_HDR 1024             /* reply head; longer ones go to the heap */
 #define CONN_LINGER_MS 2000       /* reading leftovers after a closing reply */
 #define CONN_EMFILE_PAUSE_MS 200
+#define CONN_EMFILE_LOG_MS 60000
 #define CONN_BUDGET 32            /* requests per connection per turn */
 
 struct conn;
@@ -49,7 +50,7 @@ struct conn_ctx {
 	int nlisten;
 	int stopping;                 /* graceful: no accepting, close when idle */
 	int emfile_paused;
-	int emfile_logged;
+	int64_t emfile_logged_ms;     /* last EMFILE warning, 0 = never */
 	int want_stop;                /* max_requests reached */
 	int log_failed;               /* an access-log write failed (logged once) */
 	struct loop_timer emfile_timer;

@@ -499,3 +499,32 @@ def test_side_by_side_with_python(srv, pyserver):
         theirs_names = sorted(urllib.parse.unquote(h) for h in hrefs(theirs.body)
                               if not h.startswith("."))
         assert sorted(urllib.parse.unquote(h) for h in hrefs(ours.body)) == theirs_names, path
+
+
+def test_access_log_reopened_on_usr1(srv):
+    import signal as sig
+    get(srv, "/small.txt")
+    wait_for(lambda: os.path.exists(srv.access_log_path) and
+             os.path.getsize(srv.access_log_path) > 0, 10, what="the first line")
+    os.rename(srv.access_log_path, srv.access_log_path + ".1")
+    srv.signal(sig.SIGUSR1)
+
+    def reopened():
+        get(srv, "/page.html")
+        return os.path.exists(srv.access_log_path) and \
+            '"GET /page.html HTTP/1.1" 200' in open(srv.access_log_path).read()
+    wait_for(reopened, 15, interval=0.3, what="lines in the reopened access log")
+
+
+def test_access_log_write_failure_logged_once(make_server):
+    s = make_server(access_log="/dev/full")
+    populate(s.root)
+    s.start()
+    for _ in range(3):
+        assert get(s, "/small.txt").body == SMALL
+    wait_for(lambda: "access log" in s.error_log(), 10, what="the write failure in the error log")
+    for _ in range(3):
+        assert get(s, "/small.txt").body == SMALL
+    # One worker answered... at most one line per worker, whatever the count of flushes.
+    time_lines = [l for l in s.error_log().splitlines() if "access log" in l]
+    assert 1 <= len(time_lines) <= 2, time_lines

@@ -229,3 +229,52 @@ def test_requests_counted_exactly(make_server):
         snap = s.snapshot(timeout=15)
         assert snap["totals"]["requests"] == n0 + n
     assert snap["totals"]["responses"]["4xx"] - base["totals"]["responses"]["4xx"] == 2
+
+
+def test_max_requests_recycles_the_worker_with_exact_counts(make_server):
+    s = start(make_server, workers=1, max_requests=5)
+    first = s.wait_workers(1)
+    with HttpClient(s.port) as c:  # the probe was request 1
+        for i in range(3):
+            assert c.request("/small.txt").status == 200
+        r = c.request("/small.txt")  # the 5th: the worker retires after it
+        assert r.status == 200
+    wait_for(lambda: s.workers() and s.workers() != first, 15, what="a new worker")
+    for _ in range(4):
+        assert http_request(s.port, "/small.txt").status == 200
+    snap = s.snapshot(timeout=15, pred=lambda x: x["totals"]["requests"] >= 9)
+    for _ in range(3):
+        assert s.snapshot(timeout=15)["totals"]["requests"] == 9
+
+
+def test_out_of_descriptors_pauses_without_spinning(make_server):
+    import resource
+    s = make_server(workers=1)
+    with open(os.path.join(s.root, "small.txt"), "wb") as f:
+        f.write(SMALL)
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (48, hard))
+    try:
+        s.start()
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    worker = s.wait_workers(1)[0]
+    conns = []
+    try:
+        for _ in range(80):
+            conns.append(socket.create_connection(("127.0.0.1", s.port), timeout=5))
+        wait_for(lambda: "accept4" in s.error_log(), 10, what="the EMFILE warning")
+
+        def cpu():
+            with open(f"/proc/{worker}/stat") as f:
+                v = f.read().rsplit(")", 1)[1].split()
+            return (int(v[11]) + int(v[12])) / os.sysconf("SC_CLK_TCK")
+        c0, t0 = cpu(), time.monotonic()
+        wait_for(lambda: time.monotonic() - t0 >= 1.0, 5)
+        assert cpu() - c0 < 0.5 * (time.monotonic() - t0), "the worker spins on EMFILE"
+    finally:
+        for c in conns:
+            c.close()
+    wait_for(lambda: http_request(s.port, "/small.txt", timeout=2).status == 200, 15,
+             what="serving again")
+    assert len([l for l in s.error_log().splitlines() if "accept4" in l]) == 1
