@@ -244,3 +244,26 @@ def test_stop_is_bounded_and_reports(tmp_path):
     finally:
         p.kill()
         p.wait()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to run as another user")
+def test_status_as_an_unprivileged_user(tmp_path):
+    import tempfile
+    d = tempfile.mkdtemp(prefix="preforkd-init-")
+    try:
+        os.chmod(d, 0o755)
+        exe = os.path.join(d, "preforkd")
+        shutil.copy("/bin/sleep", exe)
+        p = subprocess.Popen([exe, "300"])
+        pidfile = os.path.join(d, "p.pid")
+        with open(pidfile, "w") as f:
+            f.write(f"{p.pid}\n")
+        os.chmod(pidfile, 0o644)
+        env = base_env(tmp_path, PIDFILE=pidfile)
+        r = subprocess.run([SHELL, SCRIPT, "status"], env=env, capture_output=True, text=True,
+                           user="nobody", group="nogroup", extra_groups=[], timeout=30)
+        assert (r.returncode, r.stdout) == (0, f"preforkd: running (pid {p.pid})\n")
+        p.kill()
+        p.wait()
+    finally:
+        shutil.rmtree(d)
