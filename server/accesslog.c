@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #define LINE_MAX_LEN (4 * ACCESSLOG_FIELD_MAX + 256)

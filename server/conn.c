@@ -191,7 +191,7 @@ conn_close(struct conn *c, const char *reason)
 
 	if (c->io.fd == -1)
 		return;
-	(void)reason;
+	log_debug("connection %d closed: %s", c->io.fd, reason);
 	if (c->b != NULL) {
 		if (c->replying)
 			conn_count_request(c);
@@ -551,7 +551,36 @@ conn_pending_add(struct conn *c)
 	c->cx->pending = c;
 }
 
-/* Runs the state machine until it blocks, closes or spends its budget. */
+/* One step of the state machine; a finished reply spends one of *budget. */
+static enum step
+conn_step(struct conn *c, int *budget)
+{
+	enum step s;
+
+	switch (c->state) {
+	case CONN_HEAD:
+		return conn_head(c);
+	case CONN_SEND:
+		if ((s = conn_send(c)) != STEP_DONE)
+			return s;
+		if ((s = conn_reply_done(c)) != STEP_DONE || c->state != CONN_HEAD)
+			return s;
+		--*budget;
+		return conn_idle(c);
+	case CONN_DISCARD:
+		if ((s = conn_discard(c)) != STEP_DONE)
+			return s;
+		c->state = CONN_HEAD;
+		return conn_idle(c);
+	case CONN_LINGER:
+	default:
+		return conn_linger(c);
+	}
+}
+
+/* Runs the state machine until it blocks or closes. A client with many
+ * pipelined requests yields after CONN_BUDGET replies and continues after
+ * the event batch, so it cannot starve the others. */
 static void
 conn_run(struct conn *c)
 {
@@ -559,45 +588,26 @@ conn_run(struct conn *c)
 	enum step s;
 
 	for (;;) {
-		if (c->b == NULL && c->state != CONN_HEAD)
-			s = STEP_CLOSE;
-		else if (c->b == NULL && !c->readable && !c->eof)
-			return;
-		else if (c->b == NULL && (c->b = conn_block_get(c->cx)) == NULL)
-			s = STEP_CLOSE;
-		else switch (c->state) {
-		case CONN_HEAD:
-			s = conn_head(c);
-			break;
-		case CONN_SEND:
-			if ((s = conn_send(c)) == STEP_DONE)
-				s = conn_reply_done(c);
-			if (s == STEP_DONE && c->state == CONN_HEAD &&
-			    (s = conn_idle(c)) == STEP_DONE) {
-				if (--budget == 0 && (c->rlen > 0 || c->readable)) {
-					conn_pending_add(c);
-					return;
-				}
+		if (c->b == NULL) {
+			if (c->state == CONN_HEAD && !c->readable && !c->eof)
+				return;
+			if (c->state != CONN_HEAD || (c->b = conn_block_get(c->cx)) == NULL) {
+				conn_close(c, "out of memory");
+				return;
 			}
-			break;
-		case CONN_DISCARD:
-			if ((s = conn_discard(c)) == STEP_DONE) {
-				c->state = CONN_HEAD;
-				s = conn_idle(c);
-			}
-			break;
-		case CONN_LINGER:
-		default:
-			s = conn_linger(c);
-			break;
 		}
+		s = conn_step(c, &budget);
 		if (s == STEP_CLOSE) {
-			conn_close(c, "done");
+			conn_close(c, c->eof ? "closed by peer" : "done");
 			return;
 		}
 		if (s == STEP_AGAIN) {
 			if (c->state == CONN_HEAD && c->rlen == 0)
 				conn_block_put(c);
+			return;
+		}
+		if (budget <= 0 && c->state == CONN_HEAD && (c->rlen > 0 || c->readable)) {
+			conn_pending_add(c);
 			return;
 		}
 	}

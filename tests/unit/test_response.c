@@ -374,3 +374,65 @@ Test(response_build, http10_keepalive_header)
 	cr_assert_not_null(strstr(head(), "\r\nConnection: keep-alive\r\n"));
 	response_release(&ctx, &rep);
 }
+
+/* --- access log lines (Combined Log Format) ------------------------------ */
+
+#include <arpa/inet.h>
+
+#include "server/accesslog.h"
+
+Test(accesslog, combined_line_with_escapes)
+{
+	struct accesslog al;
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	char line[4 * ACCESSLOG_FIELD_MAX + 256];
+	const char *rq = "GET /a\"b HTTP/1.1", *ua = "agent\\\x01";
+	struct accesslog_entry e = { .peer = (struct sockaddr *)&sin, .t = 1795456440,
+	    .request = rq, .request_len = strlen(rq), .status = 404, .bytes = 123,
+	    .user_agent = ua, .user_agent_len = strlen(ua) };
+	size_t n;
+
+	setenv("TZ", "UTC", 1);
+	tzset();
+	inet_pton(AF_INET, "192.0.2.7", &sin.sin_addr);
+	cr_assert_eq(accesslog_open(&al, "off"), 0);
+	cr_assert_eq(accesslog_enabled(&al), 0);
+	n = accesslog_format(&al, &e, line);
+	line[n] = '\0';
+	cr_assert_str_eq(line, "192.0.2.7 - - [23/Nov/2026:17:54:00 +0000] "
+	    "\"GET /a\\x22b HTTP/1.1\" 404 123 \"-\" \"agent\\x5C\\x01\"\n");
+	accesslog_close(&al);
+}
+
+Test(accesslog, buffered_until_flush)
+{
+	char path[] = "/tmp/test_accesslog.XXXXXX";
+	struct accesslog al;
+	struct accesslog_entry e = { .t = 1795456440, .status = 200 };
+	struct stat st;
+	int fd = mkstemp(path);
+
+	cr_assert_geq(fd, 0);
+	close(fd);
+	cr_assert_eq(accesslog_open(&al, path), 0);
+	cr_assert_eq(accesslog_append(&al, &e), 0);
+	cr_assert_eq(stat(path, &st), 0);
+	cr_assert_eq(st.st_size, 0, "nothing written before a flush");
+	cr_assert_eq(accesslog_flush(&al), 0);
+	cr_assert_eq(stat(path, &st), 0);
+	cr_assert_gt(st.st_size, 0);
+	cr_assert_eq(accesslog_close(&al), 0);
+	unlink(path);
+}
+
+Test(accesslog, write_failure_is_reported_and_dropped)
+{
+	struct accesslog al;
+	struct accesslog_entry e = { .t = 1795456440, .status = 200 };
+
+	cr_assert_eq(accesslog_open(&al, "/dev/full"), 0);
+	cr_assert_eq(accesslog_append(&al, &e), 0);
+	cr_assert_eq(accesslog_flush(&al), -1);
+	cr_assert_eq(al.len, 0);
+	cr_assert_eq(accesslog_close(&al), 0);
+}
