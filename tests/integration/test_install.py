@@ -128,6 +128,42 @@ def test_systemd_analyze_verify(tmp_path):
     assert mine == [], "\n".join(mine)
 
 
+# What preforkd calls (supervisor and workers); the unit's filter must allow all.
+SYSCALLS = ("openat2 sendfile epoll_create1 epoll_ctl epoll_wait epoll_pwait signalfd4 "
+            "mq_open mq_timedsend mq_timedreceive mq_unlink socketpair accept4 setsockopt "
+            "writev prctl setgroups setresuid setuid setgid clone clone3 wait4 mknodat "
+            "fchown flock getrandom kill setsid pipe2 sendmsg recvmsg newfstatat statx").split()
+
+
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze is not installed")
+def test_syscall_filter_allows_what_preforkd_uses():
+    listing = subprocess.run(["systemd-analyze", "syscall-filter"], capture_output=True,
+                             text=True, timeout=60).stdout
+    groups, cur = {}, None
+    for line in listing.splitlines():
+        s = line.strip()
+        if not s or s.startswith("#"):
+            continue
+        if not line.startswith(" ") and s.startswith("@"):
+            cur = groups.setdefault(s, [])
+        elif cur is not None:
+            cur.append(s)
+
+    def expand(name, seen):
+        out = set()
+        for x in groups.get(name, []):
+            if x.startswith("@") and x not in seen:
+                seen.add(x)
+                out |= expand(x, seen)
+            elif not x.startswith("@"):
+                out.add(x)
+        return out
+    allowed = set()
+    for entry in unit_sections()["Service"]["SystemCallFilter"].split():
+        allowed |= expand(entry, set()) if entry.startswith("@") else {entry}
+    assert [s for s in SYSCALLS if s not in allowed] == []
+
+
 class Notify:
     """The NOTIFY_SOCKET end: a unix datagram socket bound in a temp dir."""
 
