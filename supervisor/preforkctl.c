@@ -50,6 +50,7 @@ struct ctl {
 	bool json, watch, no_wait;
 	long count;           /* --count: snapshots to show, 0 = unbounded */
 	long timeout_s;       /* --timeout for stop/quit, -1 = not given */
+	long graceful_s;      /* graceful_timeout of -c CONFIG, 0 = unknown */
 	unsigned ctl_cmd;     /* what to send: control command, argument */
 	int ctl_arg;
 	int ctl_sig;          /* and the signal when there is no queue */
@@ -69,7 +70,8 @@ static const char ctl_usage_text[] =
 "                     snapshot until interrupted or N were shown)\n"
 "  reload             re-read the configuration, new generation of workers\n"
 "  stop [--timeout S] [--no-wait]\n"
-"                     graceful stop; waits up to S seconds (60) for the exit\n"
+"                     graceful stop; waits up to S seconds for the exit\n"
+"                     (60, or graceful_timeout of -c CONFIG + 10 if longer)\n"
 "  quit [--timeout S] [--no-wait]\n"
 "                     fast stop (like SIGINT); waits like stop\n"
 "  reopen             reopen log files (after logrotate)\n"
@@ -316,6 +318,7 @@ ctl_load_config(struct ctl *c)
 	}
 	if (conf.pidfile[0] == '\0')
 		return ctl_error(CTL_FAIL, "%s sets no pidfile; give -p PIDFILE", c->config);
+	c->graceful_s = (conf.graceful_timeout_ms + 999) / 1000;
 	strlcpy(c->pidbuf, conf.pidfile, sizeof(c->pidbuf));
 	c->pidfile = c->pidbuf;
 	if (c->status_pipe == NULL && conf.status_pipe[0] != '\0') {
@@ -515,8 +518,9 @@ ctl_cmd_stop(struct ctl *c)
 
 	if ((r = ctl_cmd_send(c)) != CTL_OK || c->no_wait)
 		return r;
+	/* The server may take graceful_timeout to finish; do not give up first. */
 	if (c->timeout_s == -1)
-		c->timeout_s = 60;
+		c->timeout_s = c->graceful_s + 10 > 60 ? c->graceful_s + 10 : 60;
 	deadline = ctl_mono_ms() + c->timeout_s * 1000L;
 	while (ctl_alive(c->pid) != 0) {
 		if (ctl_mono_ms() >= deadline)
