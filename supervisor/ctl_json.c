@@ -4,7 +4,6 @@
  */
 #include "supervisor/ctl_json.h"
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,7 +37,7 @@ skip_number(const char *p)
 {
 	char *end;
 
-	errno = 0;
+	/* strtod in the C locale (preforkctl never calls setlocale). */
 	(void)strtod(p, &end);
 	if (end == p || (*p != '-' && (*p < '0' || *p > '9')))
 		return NULL;
@@ -184,11 +183,9 @@ ctl_json_next(const char *elem)
 int
 ctl_json_number(const char *p, double *out)
 {
-	char *end;
-
 	if (p == NULL || skip_number(skip_ws(p)) == NULL)
 		return -1;
-	*out = strtod(skip_ws(p), &end);
+	*out = strtod(skip_ws(p), NULL);
 	return 0;
 }
 
