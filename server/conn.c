@@ -46,7 +46,7 @@ struct conn {
 	uint32_t hlen;                   /* head length of the request being answered */
 	size_t parse_last;
 	int requests;
-	unsigned readable : 1, writable : 1, eof : 1, nodelay : 1, in_pending : 1, replying : 1, chunked : 1;
+	unsigned readable : 1, writable : 1, eof : 1, rdhup : 1, nodelay : 1, in_pending : 1, replying : 1, chunked : 1;
 	int64_t discard;                 /* Content-Length body bytes still to skip */
 	struct http_chunked chunk;
 	size_t hdr_off;                  /* send cursor: head bytes sent */
@@ -224,8 +224,10 @@ conn_read(struct conn *c)
 		if (n > 0) {
 			c->cx->stats.bytes_in += (uint64_t)n;
 			c->rlen += (uint32_t)n;
-			/* A short read emptied the socket: the next edge will tell. */
-			if ((uint32_t)n < space)
+			/* A short read emptied the socket: the next edge will tell.
+			 * Not after the peer's FIN was signalled: no edge follows it,
+			 * and the next read returns the EOF. */
+			if ((uint32_t)n < space && !c->rdhup)
 				c->readable = 0;
 			return n;
 		}
@@ -621,6 +623,8 @@ conn_event(struct loop *l, struct loop_io *io, uint32_t events)
 	(void)l;
 	if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
 		c->readable = 1;
+	if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+		c->rdhup = 1;
 	if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR))
 		c->writable = 1;
 	conn_run(c);

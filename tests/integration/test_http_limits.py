@@ -278,3 +278,60 @@ def test_out_of_descriptors_pauses_without_spinning(make_server):
     wait_for(lambda: http_request(s.port, "/small.txt", timeout=2).status == 200, 15,
              what="serving again")
     assert len([l for l in s.error_log().splitlines() if "accept4" in l]) == 1
+
+
+MIXED = [b"GET /small.txt HTTP/1.1\r\nHost: x\r\nRange: bytes=0-1,3-4\r\n\r\n",
+         b"GET / HTTP/1.1\r\nHost: x\r\n\r\n",
+         b"GET /dir HTTP/1.1\r\nHost: x\r\n\r\n",
+         b"GET /nope HTTP/1.1\r\nHost: x\r\n\r\n",
+         b"HEAD /large.bin HTTP/1.1\r\nHost: x\r\n\r\n",
+         b"GET /large.bin HTTP/1.1\r\nHost: x\r\nRange: bytes=-10\r\n\r\n",
+         b"GET /small.txt HTTP/1.1\r\nHost: x\r\nRange: bytes=99-\r\n\r\n",
+         b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc",
+         b"GET /%zz HTTP/1.1\r\nHost: x\r\n\r\n"]
+
+
+def test_no_descriptor_leak(make_server):
+    s = start(make_server, workers=1)
+    os.mkdir(os.path.join(s.root, "dir"))
+    worker = s.wait_workers(1)[0]
+
+    def round_trip():
+        for data in MIXED:
+            raw_exchange(s.port, data + b"GET /small.txt HTTP/1.1\r\nHost: x\r\n"
+                         b"Connection: close\r\n\r\n", timeout=5)
+    round_trip()
+    base = len(os.listdir(f"/proc/{worker}/fd"))
+    for _ in range(5):
+        round_trip()
+    wait_for(lambda: len(os.listdir(f"/proc/{worker}/fd")) == base, 10,
+             what=f"the worker back at {base} descriptors")
+
+
+def test_garbage_never_crashes_a_worker(make_server):
+    import random
+    rnd = random.Random(1234)
+    # Each client half-closes after its bytes: the server must answer or
+    # close at once, long before the header timeout would.
+    s = start(make_server, workers=1, header_timeout="60s")
+    worker = s.wait_workers(1)[0]
+    seeds = [b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", b"\r\n\r\n", b"GET /%00 HTTP/1.1\r\n\r\n",
+             b"GET / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nHost: x\r\n\r\nZZ\r\n",
+             b"GET / HTTP/1.1\r\nHost: x\r\nRange: bytes=" + b"1-2," * 200 + b"\r\n\r\n"]
+    for i in range(150):
+        data = bytearray(rnd.choice(seeds))
+        for _ in range(rnd.randint(0, 6)):
+            pos = rnd.randrange(len(data) + 1)
+            data[pos:pos] = bytes(rnd.randrange(256) for _ in range(rnd.randint(1, 8)))
+        with socket.create_connection(("127.0.0.1", s.port), timeout=20) as c:
+            c.sendall(bytes(data))
+            c.shutdown(socket.SHUT_WR)
+            try:
+                while c.recv(65536):
+                    pass
+            except ConnectionResetError:
+                pass
+            except socket.timeout:
+                raise AssertionError(f"no close after a half-close: {bytes(data)!r}")
+    assert s.workers() == [worker]
+    assert http_request(s.port, "/small.txt").body == SMALL
