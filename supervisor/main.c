@@ -13,6 +13,14 @@
 #include "supervisor/status.h"
 #include "supervisor/supervisor.h"
 
+static void
+main_free_argv(char **args)
+{
+	for (char **a = args; a != NULL && *a != NULL; a++)
+		free(*a);
+	free(args);
+}
+
 /* setproctitle_init() may reuse the memory argv points into, and a reload
  * parses argv again: keep a private copy. */
 static char **
@@ -23,8 +31,10 @@ main_copy_argv(int argc, char **argv)
 	if (copy == NULL)
 		return NULL;
 	for (int i = 0; i < argc; i++)
-		if ((copy[i] = strdup(argv[i])) == NULL)
+		if ((copy[i] = strdup(argv[i])) == NULL) {
+			main_free_argv(copy);
 			return NULL;
+		}
 	return copy;
 }
 
@@ -59,15 +69,17 @@ main(int argc, char **argv, char **envp)
 	}
 	rc = config_from_args(&conf, argc, args, &test_only, err, sizeof(err));
 	if (rc == 1)
-		return 0;       /* usage or version printed */
-	if (rc == -1 || (test_only && main_test(&conf, err, sizeof(err)) == -1)) {
+		rc = 0;         /* usage or version printed */
+	else if (rc == -1 || (test_only && main_test(&conf, err, sizeof(err)) == -1)) {
 		fprintf(stderr, "preforkd: %s\n", err);
-		return 1;
-	}
-	if (test_only) {
+		rc = 1;
+	} else if (test_only) {
 		printf("configuration ok\n");
-		return 0;
+		rc = 0;
+	} else {
+		setproctitle_init(argc, argv, envp);
+		rc = supervisor_run(&conf, argc, args);
 	}
-	setproctitle_init(argc, argv, envp);
-	return supervisor_run(&conf, argc, args);
+	main_free_argv(args);
+	return rc;
 }
