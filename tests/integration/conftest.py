@@ -22,6 +22,8 @@ PREFORKD = os.path.join(BUILD, "preforkd")
 PREFORKCTL = os.path.join(BUILD, "preforkctl")
 MQUEUE_DIR = "/dev/mqueue"
 SANITIZED = os.path.basename(BUILD) == "asan"
+# Server.signal (a method) hides the module inside the class body.
+_SIGTERM = signal.SIGTERM
 
 
 # --- waiting -----------------------------------------------------------------
@@ -347,7 +349,7 @@ class Server:
         except subprocess.TimeoutExpired:
             raise AssertionError("preforkd did not exit in time")
 
-    def stop(self, sig=signal.SIGTERM, timeout=20):
+    def stop(self, sig=_SIGTERM, timeout=20):
         if self.proc and self.proc.poll() is None:
             self.signal(sig)
             return self.wait_exit(timeout)
