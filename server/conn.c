@@ -46,7 +46,14 @@ struct conn {
 	uint32_t hlen;                   /* head length of the request being answered */
 	size_t parse_last;
 	int requests;
-	unsigned readable : 1, writable : 1, eof : 1, rdhup : 1, nodelay : 1, in_pending : 1, replying : 1, chunked : 1;
+	unsigned readable : 1;           /* read until EAGAIN (edge-triggered) */
+	unsigned writable : 1;           /* write until EAGAIN */
+	unsigned eof : 1;                /* read returned 0 */
+	unsigned rdhup : 1;              /* the peer's FIN was signalled */
+	unsigned nodelay : 1;            /* TCP_NODELAY set (or not TCP) */
+	unsigned in_pending : 1;         /* on cx->pending */
+	unsigned replying : 1;           /* a reply is owed: count it once */
+	unsigned chunked : 1;            /* discarding a chunked body */
 	int64_t discard;                 /* Content-Length body bytes still to skip */
 	struct http_chunked chunk;
 	size_t hdr_off;                  /* send cursor: head bytes sent */

@@ -363,7 +363,9 @@ serve_multipart(struct response_ctx *ctx, struct reply *r, struct file_entry *fe
 	snprintf(boundary, sizeof(boundary), "%08x%08x", (unsigned)getpid(),
 	    (unsigned)++ctx->boundary_seq);
 	snprintf(ctype, sizeof(ctype), "multipart/byteranges; boundary=%s", boundary);
-	cap = (size_t)n * (96 + strlen(fe->ctype)) + 64;
+	/* Per part: delimiter and two fields around a ctype and a Content-Range
+	 * of at most 6 + 3 * 20 + 2 characters: 57 + 68 < 128. */
+	cap = (size_t)n * (128 + strlen(fe->ctype)) + 64;
 	if ((r->heap = malloc(cap)) == NULL) {
 		reply_error(ctx, 503, r, ka);
 		return;
@@ -373,12 +375,16 @@ serve_multipart(struct response_ctx *ctx, struct reply *r, struct file_entry *fe
 		plen = (size_t)snprintf(r->heap + used, cap - used,
 		    "%s--%s\r\nContent-Type: %s\r\nContent-Range: %s\r\n\r\n",
 		    i == 0 ? "" : "\r\n", boundary, fe->ctype, cr);
+		if (plen >= cap - used)
+			goto fail;
 		part[i] = r->heap + used;
 		partlen[i] = plen;
 		used += plen;
 		total += plen + (rg[i].last - rg[i].first + 1);
 	}
 	plen = (size_t)snprintf(r->heap + used, cap - used, "\r\n--%s--\r\n", boundary);
+	if (plen >= cap - used)
+		goto fail;
 	total += plen;
 	r->status = 206;
 	h.ctype = ctype;
@@ -391,6 +397,9 @@ serve_multipart(struct response_ctx *ctx, struct reply *r, struct file_entry *fe
 		reply_body(r, fe, rg[i].first, rg[i].last - rg[i].first + 1);
 	}
 	reply_seg(r, r->heap + used, 0, plen);
+	return;
+fail:
+	reply_error(ctx, 500, r, ka);
 }
 
 static void
