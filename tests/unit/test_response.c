@@ -436,3 +436,30 @@ Test(accesslog, write_failure_is_reported_and_dropped)
 	cr_assert_eq(al.len, 0);
 	cr_assert_eq(accesslog_close(&al), 0);
 }
+
+Test(response_build, multipart_with_twenty_digit_offsets)
+{
+	const off_t size = (off_t)9000000000000LL;
+	int fd = openat(rootfd, "huge.bin", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+	cr_assert_geq(fd, 0);
+	if (ftruncate(fd, size) == -1) {
+		close(fd);
+		cr_skip_test("no sparse file of 9 TB here");
+	}
+	close(fd);
+	do_req(HTTP_M_GET, "/huge.bin", NULL);
+	req.range = S("bytes=0-1,8999999999990-8999999999991,8999999999995-");
+	run();
+	cr_assert_eq(rep.status, 206);
+	cr_assert_eq(rep.nseg, 7, "three parts, each a head and data, and the end");
+	cr_assert_not_null(strstr(rep.seg[4].p,
+	    "Content-Range: bytes 8999999999995-8999999999999/9000000000000\r\n\r\n"));
+	{
+		char cl[48];
+
+		snprintf(cl, sizeof(cl), "Content-Length: %llu\r\n", (unsigned long long)rep.body_len);
+		cr_assert_not_null(strstr(head(), cl));
+	}
+	response_release(&ctx, &rep);
+}
