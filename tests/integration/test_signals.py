@@ -198,3 +198,57 @@ def test_control_queue_drops_malformed_messages(make_server):
     assert "control queue: dropped malformed message" in s.error_log()
     assert s.workers() == pids
     assert http_request(s.port, "/").status == 200
+
+
+def test_reload_switches_the_error_log(make_server):
+    s = make_server(workers=1).start()
+    new_log = os.path.join(s.dir, "error2.log")
+    s.write_config(error_log=new_log)
+    s.signal(signal.SIGHUP)
+
+    def logged():
+        try:
+            with open(new_log) as f:
+                return "generation 2 ready" in f.read()
+        except OSError:
+            return False
+    wait_for(logged, 20, what="the new error log in use")
+
+
+def test_usr1_reopens_worker_access_logs(make_server):
+    s = make_server(workers=1).start()
+    assert http_request(s.port, "/?before").status == 200
+    wait_for(lambda: os.path.exists(s.access_log_path) and
+             "before" in open(s.access_log_path).read(), what="the first access line")
+    os.rename(s.access_log_path, s.access_log_path + ".1")
+    s.signal(signal.SIGUSR1)
+    wait_for(lambda: "log files reopened" in s.error_log(), what="reopen")
+
+    def reopened():
+        assert http_request(s.port, "/?after").status == 200
+        return os.path.exists(s.access_log_path) and "after" in open(s.access_log_path).read()
+    wait_for(reopened, 10, interval=0.2, what="a line in the new access log")
+    with open(s.access_log_path + ".1") as f:
+        assert "after" not in f.read()
+
+
+def stats_send(pid, payload):
+    rt = ctypes.CDLL("librt.so.1", use_errno=True)
+    q = rt.mq_open(f"/preforkd.{pid}.stats".encode(), os.O_WRONLY | os.O_NONBLOCK)
+    assert q >= 0, os.strerror(ctypes.get_errno())
+    try:
+        assert rt.mq_send(q, payload, len(payload), 0) == 0, os.strerror(ctypes.get_errno())
+    finally:
+        rt.mq_close(q)
+
+
+def test_stats_queue_drops_malformed_messages(make_server):
+    s = make_server(workers=1).start()
+    pids = s.wait_workers(1)
+    stats_send(s.pid, b"garbage")
+    # A well-formed control message is the wrong type for the stats queue.
+    stats_send(s.pid, struct.pack("=HHIiI", 1, MSG_CONTROL, 8, os.getpid(), 0) + bytes(8))
+    snap = s.snapshot(pred=lambda x: x["messages_dropped"] == 2)
+    assert snap["workers_running"] == 1
+    assert "stats queue: dropped malformed message" in s.error_log()
+    assert s.workers() == pids

@@ -228,3 +228,78 @@ def test_no_worker_holds_another_workers_channel(make_server):
         wait_for(lambda: len([l for l in fd_links(p) if l.startswith("socket:")]) == 2,
                  what=f"worker {p} to hold one listener and one channel: {fd_links(p)}")
     assert f"/preforkd.{s.pid}.ctl" in fd_links(s.pid)
+
+
+def test_daemon_mode_detaches_and_writes_its_own_pid(make_server):
+    s = make_server(daemon="on")
+    s.start(wait=False)
+    assert s.wait_exit() == 0, "the foreground process returns once detached"
+    dpid = wait_for(lambda: os.path.exists(s.pidfile) and open(s.pidfile).read().strip(),
+                    what="the pidfile")
+    dpid = int(dpid)
+    assert dpid != s.pid and alive(dpid)
+
+    def serving():
+        try:
+            return http_request(s.port, "/", timeout=2).status == 200
+        except OSError:
+            return False
+    wait_for(serving, what="the daemon to serve")
+    snap = s.snapshot(pred=lambda x: x["workers_running"] == 2)
+    assert snap["pid"] == dpid
+    assert mqueues(dpid) == [f"preforkd.{dpid}.ctl", f"preforkd.{dpid}.stats"]
+    for fd in (0, 1, 2):
+        assert os.readlink(f"/proc/{dpid}/fd/{fd}") == "/dev/null"
+    assert os.getsid(dpid) == dpid, "a session of its own"
+    wait_for(lambda: f"preforkd started: pid {dpid}," in s.error_log(), what="start line")
+    os.kill(dpid, signal.SIGTERM)
+    wait_for(lambda: not alive(dpid), 20, what="the daemon to stop")
+    assert not os.path.exists(s.pidfile)
+    assert mqueues(dpid) == []
+
+
+def test_workers_drop_privileges_when_root(make_server, tmp_path):
+    if os.geteuid() != 0:
+        import pytest
+        pytest.skip("needs root")
+    import pwd
+    import tempfile
+    nobody = pwd.getpwnam("nobody")
+    www = tempfile.mkdtemp(prefix="preforkd-www-")
+    os.chmod(www, 0o755)
+    with open(os.path.join(www, "hello.txt"), "w") as f:
+        f.write("hello\n")
+    os.chmod(os.path.join(www, "hello.txt"), 0o644)
+    try:
+        s = make_server(user="nobody", root=www, access_log="off").start()
+        pids = s.wait_workers(2)
+        for p in pids:
+            with open(f"/proc/{p}/status") as f:
+                ids = {l.split(":")[0]: l.split()[1:] for l in f if l[:4] in ("Uid:", "Gid:")}
+            assert ids["Uid"] == [str(nobody.pw_uid)] * 4
+            assert ids["Gid"] == [str(nobody.pw_gid)] * 4
+        assert os.stat(f"/proc/{s.pid}").st_uid == 0, "the supervisor keeps root"
+        r = http_request(s.port, "/hello.txt")
+        assert (r.status, r.body) == (200, b"hello\n")
+        assert s.stop() == 0
+    finally:
+        import shutil
+        shutil.rmtree(www)
+
+
+def test_systemd_notify_protocol(make_server, tmp_path):
+    path = str(tmp_path / "notify.sock")
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(path)
+    sock.settimeout(15)
+    try:
+        s = make_server(workers=2).start(env={"NOTIFY_SOCKET": path})
+        assert sock.recv(256) == b"READY=1"
+        s.signal(signal.SIGHUP)
+        assert sock.recv(256) == b"RELOADING=1"
+        assert sock.recv(256) == b"READY=1"
+        s.signal(signal.SIGTERM)
+        assert sock.recv(256) == b"STOPPING=1"
+        assert s.wait_exit() == 0
+    finally:
+        sock.close()
