@@ -71,6 +71,7 @@ struct sup {
 	struct status status;
 	int64_t status_probe_ms, status_next_ms, status_last_ms;
 	bool status_reattach;        /* a reader left while a snapshot was partial */
+	bool status_warned;          /* the FIFO could not be opened; said so */
 	struct pidfh *pfh;
 	int64_t start_ms;
 	uint64_t reloads, unexpected, hung, dropped;
@@ -639,7 +640,11 @@ sup_converge(struct sup *s, int64_t now)
 	for (int i = PROCS_MAX - 1; i >= 0; i--) {
 		struct proc *p = &s->procs.p[i];
 
-		if (p->state != PROC_FREE && p->state != PROC_STOPPING &&
+		/* An old generation's slot waiting out a backoff is never
+		 * respawned: drop it, or its past deadline would spin us. */
+		if (p->state == PROC_BACKOFF && p->generation != s->generation)
+			procs_remove(&s->procs, p);
+		else if (p->state != PROC_FREE && p->state != PROC_STOPPING &&
 		    p->generation == s->generation && p->slot >= s->target)
 			sup_retire(s, p, now);
 	}
@@ -757,9 +762,13 @@ sup_status_probe(struct sup *s, int64_t now)
 	if ((r = status_attach(&s->status)) == 0)
 		return;
 	if (r == -1) {
-		log_warn("status_pipe %s: open", s->status.path);
+		/* Say it once, not every probe; keep probing, it may come back. */
+		if (!s->status_warned)
+			log_warn("status_pipe %s: open", s->status.path);
+		s->status_warned = true;
 		return;
 	}
+	s->status_warned = false;
 	/* Our own open is not news; the first snapshot goes out right away. */
 	if (s->status.watch != -1)
 		(void)status_watch_read(&s->status);

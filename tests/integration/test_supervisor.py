@@ -303,3 +303,35 @@ def test_systemd_notify_protocol(make_server, tmp_path):
         assert s.wait_exit() == 0
     finally:
         sock.close()
+
+
+def cpu_seconds(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def test_reload_forgets_an_old_slot_in_backoff(make_server):
+    """A slot of the old generation waiting out a backoff is not respawned
+    after a reload, not left in the table, and does not make the loop spin."""
+    s = make_server(workers=2).start()
+    pids = s.wait_workers(2)
+    hidden = s.root + ".away"
+    os.rename(s.root, hidden)
+    try:
+        os.kill(pids[1], signal.SIGKILL)
+        s.snapshot(pred=lambda x: any(w["state"] == "backoff" for w in x["workers"]))
+    finally:
+        os.rename(hidden, s.root)
+    s.signal(signal.SIGHUP)
+    snap = s.snapshot(timeout=20, pred=lambda x: x["generation"] == 2 and
+                      len(x["workers"]) == 2 and
+                      all(w["generation"] == 2 and w["state"] == "ready"
+                          for w in x["workers"]))
+    assert snap["workers_running"] == 2
+    before = cpu_seconds(s.pid)
+    t0 = time.monotonic()
+    for _ in range(10):
+        s.snapshot()
+    elapsed = time.monotonic() - t0
+    assert cpu_seconds(s.pid) - before < max(0.5, elapsed / 2), "the supervisor spins"
