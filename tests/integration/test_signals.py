@@ -252,3 +252,64 @@ def test_stats_queue_drops_malformed_messages(make_server):
     assert snap["workers_running"] == 1
     assert "stats queue: dropped malformed message" in s.error_log()
     assert s.workers() == pids
+
+
+def test_reload_with_an_unbindable_address_keeps_the_old_config(make_server):
+    s = make_server(workers=1).start()
+    old = s.wait_workers(1)
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = busy.getsockname()[1]
+        s.write_config(listen=[f"127.0.0.1:{s.port}", f"127.0.0.1:{port}"])
+        s.signal(signal.SIGHUP)
+        wait_for(lambda: f"reload failed: listen 127.0.0.1:{port}: bind: Address already "
+                 "in use; keeping the old configuration" in s.error_log(), what="the log")
+    snap = s.snapshot()
+    assert snap["generation"] == 1 and snap["listen"] == [f"127.0.0.1:{s.port}"]
+    assert s.workers() == old
+    assert http_request(s.port, "/").status == 200
+
+
+def test_term_lets_a_download_in_flight_finish(make_server):
+    s = make_server(workers=1).start()
+    size = 32 << 20
+    with open(os.path.join(s.root, "big.bin"), "wb") as f:
+        f.truncate(size)
+    c = socket.create_connection(("127.0.0.1", s.port), timeout=20)
+    c.sendall(b"GET /big.bin HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    got = c.recv(4096)          # then stop reading while the worker is told to stop
+    assert got.startswith(b"HTTP/1.1 200")
+    s.signal(signal.SIGTERM)
+    wait_for(lambda: "graceful stop" in s.error_log(), what="the stop to begin")
+    received = len(got.partition(b"\r\n\r\n")[2])
+    while True:
+        chunk = c.recv(1 << 20)
+        if not chunk:
+            break
+        received += len(chunk)
+    c.close()
+    assert received == size
+    assert s.wait_exit() == 0
+    assert_cleaned_up(s)
+
+
+def test_term_kills_a_worker_that_does_not_stop_in_time(make_server):
+    s = make_server(workers=2, graceful_timeout="1s", worker_timeout="60s").start()
+    pids = s.wait_workers(2)
+    os.kill(pids[0], signal.SIGSTOP)    # cannot answer STOP_GRACEFUL
+    s.signal(signal.SIGTERM)
+    assert s.wait_exit() == 0
+    assert not alive(pids[0])
+    assert f"(pid {pids[0]}) still running after 1000 ms; killing it" in s.error_log()
+    assert_cleaned_up(s)
+
+
+def test_control_quit_is_a_fast_stop(make_server):
+    s = make_server(workers=2, graceful_timeout="60s").start()
+    pids = s.wait_workers(2)
+    control(s.pid, CTL_QUIT)
+    assert s.wait_exit() == 0
+    for p in pids:
+        assert not alive(p)
+    assert_cleaned_up(s)
