@@ -335,3 +335,23 @@ def test_reload_forgets_an_old_slot_in_backoff(make_server):
         s.snapshot()
     elapsed = time.monotonic() - t0
     assert cpu_seconds(s.pid) - before < max(0.5, elapsed / 2), "the supervisor spins"
+
+
+def test_ipv4_and_ipv6_on_one_port(make_server):
+    """IPV6_V6ONLY lets [::1]:P and 127.0.0.1:P be bound side by side."""
+    if not socket.has_ipv6:
+        import pytest
+        pytest.skip("no IPv6")
+    try:
+        with socket.socket(socket.AF_INET6) as probe:
+            probe.bind(("::1", 0))
+    except OSError:
+        import pytest
+        pytest.skip("no ::1")
+    s = make_server(workers=2)
+    s.write_config(listen=[f"127.0.0.1:{s.port}", f"[::1]:{s.port}"], backlog=64)
+    s.start()
+    snap = s.snapshot(pred=lambda x: x["workers_running"] == 2)
+    assert snap["listen"] == [f"127.0.0.1:{s.port}", f"[::1]:{s.port}"]
+    assert http_request(s.port, "/", host="::1").status == 200
+    assert http_request(s.port, "/").status == 200
