@@ -43,6 +43,7 @@
 #define SUP_MAX_LISTENERS (2 * CONFIG_MAX_LISTEN)
 #define SUP_PROBE_MS 50          /* status FIFO reader detection */
 #define SUP_MAX_WAIT_MS 1000
+#define SUP_FORK_RETRY_MS 1000     /* after fork() itself failed */
 
 /* What an epoll event belongs to; the fd rides in the low 32 bits. */
 enum sup_kind { EV_SIGNAL = 1, EV_CHANNEL, EV_STATSQ, EV_CTLQ, EV_FIFO, EV_WATCH };
@@ -239,7 +240,7 @@ sup_spawn(struct sup *s, int slot, int64_t now)
 		log_warn("fork for worker %d", slot);
 		if ((p = procs_add(&s->procs, slot, s->generation, 0, -1, now,
 		    time(NULL))) != NULL)
-			procs_to_backoff(&s->procs, p, now, PROCS_BACKOFF_MAX_MS / 30);
+			procs_to_backoff(&s->procs, p, now, SUP_FORK_RETRY_MS);
 		return;
 	}
 	p = procs_add(&s->procs, slot, s->generation, pid, chan, now, time(NULL));
@@ -265,18 +266,24 @@ sup_close_channel(struct sup *s, struct proc *p)
 	p->chan_fd = -1;
 }
 
+/* Sends a command down p's channel. A full channel (the worker is not
+ * reading) falls back to the signal the worker maps to the same intent. */
 static void
-sup_send(struct sup *s, struct proc *p, enum msg_type type, uint32_t deadline_ms)
+sup_send(struct proc *p, enum msg_type type, uint32_t deadline_ms)
 {
 	struct msg m;
 
+	if (p->chan_fd == -1)
+		return;     /* EOF seen: it is already on its way out */
 	memset(&m, 0, sizeof(m));
 	if (type == MSG_STOP_GRACEFUL)
 		m.u.stop.deadline_ms = deadline_ms;
-	if (p->chan_fd == -1 || channel_send(p->chan_fd, &m, type) == -1)
-		log_warn("worker %d (pid %d): sending %s", p->slot, (int)p->pid,
-		    msg_type_name(type));
-	(void)s;
+	if (channel_send(p->chan_fd, &m, type) == 0)
+		return;
+	log_warn("worker %d (pid %d): sending %s", p->slot, (int)p->pid,
+	    msg_type_name(type));
+	if (type == MSG_STOP_GRACEFUL && p->pid > 0)
+		kill(p->pid, SIGTERM);
 }
 
 /* Asks p to finish its requests and exit; SIGKILL follows at the deadline. */
@@ -287,7 +294,7 @@ sup_retire(struct sup *s, struct proc *p, int64_t now)
 		procs_remove(&s->procs, p);
 		return;
 	}
-	sup_send(s, p, MSG_STOP_GRACEFUL, (uint32_t)s->conf.graceful_timeout_ms);
+	sup_send(p, MSG_STOP_GRACEFUL, (uint32_t)s->conf.graceful_timeout_ms);
 	procs_retire(p, now, s->conf.graceful_timeout_ms);
 	log_debug("worker %d (pid %d, generation %u) retiring", p->slot, (int)p->pid,
 	    p->generation);
@@ -510,7 +517,7 @@ sup_quit(struct sup *s)
 		if (p->state == PROC_BACKOFF)
 			procs_remove(&s->procs, p);
 		else if (p->state != PROC_FREE) {
-			sup_send(s, p, MSG_STOP_NOW, 0);
+			sup_send(p, MSG_STOP_NOW, 0);
 			sup_kill(p);
 			p->state = PROC_STOPPING;
 		}
@@ -526,7 +533,7 @@ sup_reopen(struct sup *s)
 		struct proc *p = &s->procs.p[i];
 
 		if (p->pid > 0 && p->chan_fd != -1 && p->state != PROC_FREE)
-			sup_send(s, p, MSG_REOPEN_LOGS, 0);
+			sup_send(p, MSG_REOPEN_LOGS, 0);
 	}
 	log_info("log files reopened");
 }
