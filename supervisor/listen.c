@@ -15,7 +15,7 @@ listen_open(const struct config_listen *cl, int backlog, char *err, size_t errle
 {
 	const struct sockaddr *sa = (const struct sockaddr *)&cl->addr;
 	const char *what = "socket";
-	int fd, on = 1;
+	int fd, on = 1, saved;
 
 	fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd == -1)
@@ -35,9 +35,11 @@ listen_open(const struct config_listen *cl, int backlog, char *err, size_t errle
 		goto fail;
 	return fd;
 fail:
-	snprintf(err, errlen, "listen %s: %s: %s", cl->text, what, strerror(errno));
+	saved = errno;
+	snprintf(err, errlen, "listen %s: %s: %s", cl->text, what, strerror(saved));
 	if (fd != -1)
 		close(fd);
+	errno = saved;
 	return -1;
 }
 

@@ -15,7 +15,8 @@
 #define LISTEN_ADDR_LEN 64
 
 /* Binds and listens on cl's address (SO_REUSEADDR, IPV6_V6ONLY for IPv6).
- * Returns the fd, or -1 with err filled ("listen 127.0.0.1:80: bind: ..."). */
+ * Returns the fd, or -1 with errno set and err filled
+ * ("listen 127.0.0.1:80: bind: ..."). */
 int listen_open(const struct config_listen *cl, int backlog, char *err, size_t errlen);
 /* The address fd is actually bound to (port 0 resolved), formatted. */
 int listen_actual(int fd, char *buf, size_t len);

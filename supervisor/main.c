@@ -1,6 +1,10 @@
 /*
  * preforkd: read the configuration, answer -t, hand off to the supervisor.
  */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,13 +42,42 @@ main_copy_argv(int argc, char **argv)
 	return copy;
 }
 
-/* -t also proves what only the kernel can: every address can be bound. */
+/* The pid in pidfile if that process is alive, else 0. Reads only: -t
+ * must not create, lock or remove anything. */
+static pid_t
+main_running(const char *pidfile)
+{
+	char buf[32];
+	ssize_t n;
+	long pid;
+	int fd;
+
+	if (pidfile[0] == '\0' || (fd = open(pidfile, O_RDONLY | O_CLOEXEC)) == -1)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	pid = strtol(buf, NULL, 10);
+	if (pid <= 0 || pid > INT_MAX || kill((pid_t)pid, 0) == -1)
+		return 0;
+	return (pid_t)pid;
+}
+
+/*
+ * -t also proves what only the kernel can: every address can be bound. An
+ * address in use while this configuration's preforkd runs is taken to be
+ * that server's own socket (a reload keeps it), so "-t && reload" works.
+ */
 static int
 main_test(const struct config *c, char *err, size_t errlen)
 {
 	for (int i = 0; i < c->nlisten; i++) {
 		int fd = listen_open(&c->listen[i], c->backlog, err, errlen);
 
+		if (fd == -1 && errno == EADDRINUSE && main_running(c->pidfile) > 0)
+			continue;
 		if (fd == -1)
 			return -1;
 		close(fd);

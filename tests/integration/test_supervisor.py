@@ -355,3 +355,15 @@ def test_ipv4_and_ipv6_on_one_port(make_server):
     assert snap["listen"] == [f"127.0.0.1:{s.port}", f"[::1]:{s.port}"]
     assert http_request(s.port, "/", host="::1").status == 200
     assert http_request(s.port, "/").status == 200
+
+
+def test_check_config_while_running(make_server):
+    """"-t && reload": the running server's own sockets do not fail the check,
+    and -t touches neither its pidfile nor its FIFO."""
+    s = make_server().start()
+    r = run_check(s.conf_path)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "configuration ok"
+    with open(s.pidfile) as f:
+        assert int(f.read()) == s.pid
+    assert s.snapshot()["pid"] == s.pid
