@@ -262,11 +262,10 @@ procs_deadline_of(const struct proc *p, int worker_timeout_ms)
 }
 
 int64_t
-procs_next_deadline(const struct procs *t, int64_t now_ms, int worker_timeout_ms)
+procs_next_deadline(const struct procs *t, int worker_timeout_ms)
 {
 	int64_t next = INT64_MAX;
 
-	(void)now_ms;
 	for (int i = 0; i < PROCS_MAX; i++) {
 		int64_t d = procs_deadline_of(&t->p[i], worker_timeout_ms);
 

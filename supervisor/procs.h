@@ -106,7 +106,7 @@ int procs_old_serving(const struct procs *t, unsigned gen);
 struct proc *procs_old_victim(struct procs *t, unsigned gen);
 /* Nearest moment something is due: a heartbeat deadline, a kill deadline
  * or a respawn. INT64_MAX when nothing is. */
-int64_t procs_next_deadline(const struct procs *t, int64_t now_ms, int worker_timeout_ms);
+int64_t procs_next_deadline(const struct procs *t, int worker_timeout_ms);
 /* Totals: retired + the latest report of every entry. */
 void procs_totals(const struct procs *t, struct stats_counters *out);
 const char *procs_state_name(enum proc_state s);

@@ -812,7 +812,7 @@ sup_status(struct sup *s, int64_t now)
 static int
 sup_timeout(const struct sup *s, int64_t now)
 {
-	int64_t next = procs_next_deadline(&s->procs, now, s->conf.worker_timeout_ms);
+	int64_t next = procs_next_deadline(&s->procs, s->conf.worker_timeout_ms);
 
 	if (s->have_status && !s->stopping && !s->quitting) {
 		int64_t st = s->status.fd == -1 ? s->status_probe_ms : s->status_next_ms;

@@ -203,7 +203,7 @@ Test(procs, backoff_placeholder)
 	cr_assert_eq(p->deadline_ms, 1400);
 	cr_assert_eq(procs_in_slot(t, 4, 2), p, "the slot stays taken while backing off");
 	cr_assert_eq(procs_running(t), 0);
-	cr_assert_eq(procs_next_deadline(t, 1000, 30000), 1400);
+	cr_assert_eq(procs_next_deadline(t, 30000), 1400);
 	procs_totals(t, &tot);
 	cr_assert_eq(tot.requests, 5, "its counters were retired, not lost");
 	free(t);
@@ -214,16 +214,16 @@ Test(procs, next_deadline)
 	struct procs *t = table();
 	struct proc *a, *b;
 
-	cr_assert_eq(procs_next_deadline(t, 0, 1000), INT64_MAX, "nothing due");
+	cr_assert_eq(procs_next_deadline(t, 1000), INT64_MAX, "nothing due");
 	a = procs_add(t, 0, 1, 100, -1, 0, 0);
 	b = procs_add(t, 1, 1, 101, -1, 0, 0);
 	procs_heartbeat(a, 500);
 	procs_heartbeat(b, 200);
-	cr_assert_eq(procs_next_deadline(t, 600, 1000), 1201);
+	cr_assert_eq(procs_next_deadline(t, 1000), 1201);
 	procs_retire(b, 600, 300);
-	cr_assert_eq(procs_next_deadline(t, 600, 1000), 900, "kill deadline");
+	cr_assert_eq(procs_next_deadline(t, 1000), 900, "kill deadline");
 	b->killed = true;
-	cr_assert_eq(procs_next_deadline(t, 600, 1000), 1501);
+	cr_assert_eq(procs_next_deadline(t, 1000), 1501);
 	free(t);
 }
 
