@@ -106,9 +106,12 @@ status_attach(struct status *s)
 	fd = open(s->path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
 	if (fd == -1)
 		return errno == ENXIO ? 0 : -1;
-	/* Room for a whole snapshot of many workers; a failure (limits) only
-	 * means more partial writes. */
-	(void)fcntl(fd, F_SETPIPE_SZ, STATUS_PIPE_SIZE);
+	/* Room for a whole snapshot of many workers. Unprivileged users may be
+	 * limited below 1 MiB: take the largest size allowed; the default
+	 * only means more partial writes. */
+	for (int size = STATUS_PIPE_SIZE; size >= 65536; size /= 4)
+		if (fcntl(fd, F_SETPIPE_SZ, size) != -1)
+			break;
 	s->fd = fd;
 	s->off = s->len = 0;
 	return 1;
