@@ -532,8 +532,6 @@ conn_idle(struct conn *c)
 
 	int one = 1;
 
-	if (c->rlen == 0 && cx->stopping)
-		return STEP_CLOSE;
 	/* Only a kept-alive connection can have a reply held back by Nagle
 	 * behind the previous one; a closing reply is flushed by close. Setting
 	 * it here spares the syscall on one-request connections and pushes out
@@ -544,7 +542,7 @@ conn_idle(struct conn *c)
 	}
 	if (c->rlen == 0) {
 		conn_block_put(c);
-		conn_timer(c, &cx->ka_list);
+		conn_timer(c, cx->stopping ? &cx->drain_list : &cx->ka_list);
 	} else
 		conn_timer(c, &cx->hdr_list);
 	return STEP_DONE;
@@ -719,34 +717,45 @@ conn_emfile(struct conn_ctx *cx)
 	loop_timer_add(cx->loop, &cx->emfile_timer, CONN_EMFILE_PAUSE_MS);
 }
 
+/* Accepts up to n connections from fd, while under max_connections.
+ * Returns 0 when the queue is empty, 1 when it stopped early. */
+static int
+conn_accept_some(struct conn_ctx *cx, int lfd, int n)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fd, max = cx->params->max_connections;
+
+	while (n-- > 0) {
+		if (max > 0 && cx->nconns >= max)
+			return 1;
+		len = sizeof(ss);
+		fd = accept4(lfd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd == -1) {
+			if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO)
+				continue;
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+				conn_emfile(cx);
+				return 1;
+			}
+			return 0;
+		}
+		conn_start(cx, fd, &ss);
+	}
+	return 1;
+}
+
 static void
 conn_accept(struct loop *l, struct loop_io *io, uint32_t events)
 {
 	struct conn_listener *li = CONTAINER(io, struct conn_listener, io);
-	struct conn_ctx *cx = li->cx;
-	struct sockaddr_storage ss;
-	socklen_t len;
-	int fd, n;
 
 	(void)l;
 	(void)events;
-	/* Bounded, so one busy listener cannot starve the connections. */
-	for (n = 0; n < 64 && li->registered; n++) {
-		if (cx->params->max_connections > 0 && cx->nconns >= cx->params->max_connections) {
-			conn_listen_update(cx);
-			return;
-		}
-		len = sizeof(ss);
-		fd = accept4(io->fd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (fd == -1) {
-			if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO)
-				continue;
-			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
-				conn_emfile(cx);
-			return;
-		}
-		conn_start(cx, fd, &ss);
-	}
+	/* Bounded, so one busy listener cannot starve the connections; the
+	 * level-triggered listener reports the rest on the next wait. */
+	if (li->registered && conn_accept_some(li->cx, io->fd, 64))
+		conn_listen_update(li->cx);
 }
 
 /* Listeners are watched only while we may accept: not stopping, not out
@@ -820,6 +829,7 @@ conn_ctx_init(struct conn_ctx *cx, struct loop *l, const struct worker_params *p
 	loop_dlist_init(l, &cx->hdr_list, p->header_timeout_ms, conn_expire);
 	loop_dlist_init(l, &cx->send_list, p->send_timeout_ms, conn_expire);
 	loop_dlist_init(l, &cx->linger_list, CONN_LINGER_MS, conn_expire);
+	loop_dlist_init(l, &cx->drain_list, CONN_DRAIN_MS, conn_expire);
 	loop_set_after_batch(l, conn_after_batch, cx);
 	loop_set_busy(l, conn_busy, cx);
 	cx->nlisten = p->nlisten < WORKER_MAX_LISTEN ? p->nlisten : WORKER_MAX_LISTEN;
@@ -841,12 +851,23 @@ conn_stop_graceful(struct conn_ctx *cx)
 {
 	struct conn *c, *next;
 
+	int i;
+
 	cx->stopping = 1;
 	conn_listen_update(cx);
+	/* EPOLLEXCLUSIVE woke only us for connections already queued: take
+	 * them now (the listeners are off, so later ones wake other workers)
+	 * rather than strand them in the backlog. They are served, then closed. */
+	for (i = 0; i < cx->nlisten; i++)
+		conn_accept_some(cx, cx->listeners[i].io.fd, 1024);
+	/* An idle keep-alive connection gets CONN_DRAIN_MS for its next request
+	 * (answered with Connection: close), then closes: closing it at once
+	 * would race with a client that is sending right now, which fails that
+	 * request. A new connection is not idle: its first request is coming. */
 	for (c = cx->all; c != NULL; c = next) {
 		next = c->next;
-		if (c->state == CONN_HEAD && c->rlen == 0)
-			conn_close(c, "stopping");
+		if (c->state == CONN_HEAD && c->rlen == 0 && c->tnode.list == &cx->ka_list)
+			conn_timer(c, &cx->drain_list);
 	}
 }
 

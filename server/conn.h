@@ -25,6 +25,7 @@
 #define CONN_RBUF 8192            /* also the limit on a request head */
 #define CONN_HDR 1024             /* reply head; longer ones go to the heap */
 #define CONN_LINGER_MS 2000       /* reading leftovers after a closing reply */
+#define CONN_DRAIN_MS 1000        /* stopping: an idle keep-alive connection's last chance */
 #define CONN_EMFILE_PAUSE_MS 200
 #define CONN_EMFILE_LOG_MS 60000
 #define CONN_BUDGET 32            /* requests per connection per turn */
@@ -61,15 +62,16 @@ struct conn_ctx {
 	struct conn *closed;          /* freed after the event batch */
 	struct conn *free_conns;
 	struct conn_block *free_blocks;
-	struct loop_dlist ka_list, hdr_list, send_list, linger_list;
+	struct loop_dlist ka_list, hdr_list, send_list, linger_list, drain_list;
 };
 
 /* Sets cx up over an existing loop, root fd and file cache; registers the
  * listeners. Returns 0, or -1 with errno. */
 int conn_ctx_init(struct conn_ctx *cx, struct loop *l, const struct worker_params *p,
     int rootfd, struct file_cache *fc, struct accesslog *alog);
-/* Graceful stop: listeners off, idle connections closed, the others closed
- * once their current reply is sent. */
+/* Graceful stop: listeners off (queued connections taken first), every
+ * connection closed after its current or next reply, idle keep-alive ones
+ * after CONN_DRAIN_MS without a request. */
 void conn_stop_graceful(struct conn_ctx *cx);
 /* Closes every connection now. */
 void conn_close_all(struct conn_ctx *cx);

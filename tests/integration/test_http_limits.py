@@ -335,3 +335,39 @@ def test_garbage_never_crashes_a_worker(make_server):
                 raise AssertionError(f"no close after a half-close: {bytes(data)!r}")
     assert s.workers() == [worker]
     assert http_request(s.port, "/small.txt").body == SMALL
+
+
+def test_no_request_lost_across_reloads(make_server):
+    import threading
+    s = start(make_server, workers=2)
+    errors, done = [], []
+
+    def client():
+        try:
+            for i in range(400):
+                if i % 2:
+                    r = http_request(s.port, "/small.txt", timeout=10)
+                    assert (r.status, r.body) == (200, SMALL)
+                else:
+                    c = HttpClient(s.port, timeout=10)
+                    for k in range(3):
+                        try:
+                            r = c.request("/small.txt")
+                        except OSError as e:
+                            raise OSError(f"keep-alive request {k}: {e!r}")
+                        assert r.body == SMALL
+                        if r.headers.get("connection") == "close":  # a retiring worker
+                            c.close()
+                            c = HttpClient(s.port, timeout=10)
+                    c.close()
+        except Exception as e:  # reported below, in the test's thread
+            errors.append(f"request {i}: {e!r}")
+        done.append(1)
+    t = threading.Thread(target=client)
+    t.start()
+    for gen in range(2, 6):
+        s.signal(signal.SIGHUP)
+        s.snapshot(timeout=30, pred=lambda x, g=gen: x["generation"] == g and
+                   all(w["generation"] == g for w in x["workers"]))
+    t.join(120)
+    assert done and errors == []
