@@ -34,7 +34,10 @@ def snap_where(srv, pred, timeout=15):
 
 def test_start_serves_and_names_processes(make_server):
     s = make_server(workers=3).start()
-    pids = s.wait_workers(3)
+    s.wait_workers(3)
+    snap_where(s, lambda x: x["workers_running"] == 3 and
+               all(w["state"] == "ready" for w in x["workers"]))
+    pids = s.workers()
     assert http_request(s.port, "/").status == 200
     wait_for(lambda: "preforkd started: pid %d, 3 workers, listening on 127.0.0.1:%d"
              % (s.pid, s.port) in s.error_log(), what="the start line")
@@ -225,8 +228,9 @@ def test_no_worker_holds_another_workers_channel(make_server):
     end, the stats queue; never the supervisor's queue ends or a sibling's
     channel (which would keep orphans alive)."""
     s = make_server(workers=3).start()
-    pids = s.wait_workers(3)
-    for p in pids:
+    snap = snap_where(s, lambda x: x["workers_running"] == 3 and
+                      all(w["state"] == "ready" for w in x["workers"]))
+    for p in [w["pid"] for w in snap["workers"]]:
         mq = [l for l in fd_links(p) if "preforkd." in l]
         assert mq == [f"/preforkd.{s.pid}.stats"], mq
         # A connection from the start-up probe may linger for a moment.
@@ -277,8 +281,9 @@ def test_workers_drop_privileges_when_root(make_server, tmp_path):
     os.chmod(os.path.join(www, "hello.txt"), 0o644)
     try:
         s = make_server(user="nobody", root=www, access_log="off").start()
-        pids = s.wait_workers(2)
-        for p in pids:
+        snap = snap_where(s, lambda x: x["workers_running"] == 2 and
+                          all(w["state"] == "ready" for w in x["workers"]))
+        for p in [w["pid"] for w in snap["workers"]]:   # ready: past the drop
             with open(f"/proc/{p}/status") as f:
                 ids = {l.split(":")[0]: l.split()[1:] for l in f if l[:4] in ("Uid:", "Gid:")}
             assert ids["Uid"] == [str(nobody.pw_uid)] * 4
