@@ -300,12 +300,19 @@ def test_no_descriptor_leak(make_server):
         for data in MIXED:
             raw_exchange(s.port, data + b"GET /small.txt HTTP/1.1\r\nHost: x\r\n"
                          b"Connection: close\r\n\r\n", timeout=5)
+    def fds():
+        d = f"/proc/{worker}/fd"
+        return sorted(os.readlink(os.path.join(d, f)) for f in os.listdir(d))
+
+    def quiet():  # lingering closes done: no connection left
+        s.snapshot(timeout=15, pred=lambda x: x["totals"]["connections_active"] == 0)
     round_trip()
-    base = len(os.listdir(f"/proc/{worker}/fd"))
+    quiet()
+    base = fds()
     for _ in range(5):
         round_trip()
-    wait_for(lambda: len(os.listdir(f"/proc/{worker}/fd")) == base, 10,
-             what=f"the worker back at {base} descriptors")
+    quiet()
+    assert fds() == base
 
 
 def test_garbage_never_crashes_a_worker(make_server):
