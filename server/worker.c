@@ -39,6 +39,7 @@ struct worker {
 	struct loop_io chan;
 	struct loop_io sig;
 	struct loop_timer heartbeat, stats, flush, deadline;
+	int ready;                 /* initialised: connections and stats to wind up */
 	int stopping;
 	int done;                  /* leave the loop */
 	int graceful;              /* ... with the final report */
@@ -277,32 +278,41 @@ worker_timer_init(struct worker *w, struct loop_timer *t, loop_timer_cb *cb, int
 static int
 worker_init(struct worker *w, const struct worker_params *p)
 {
+	const char *what;
 	struct msg m;
 
 	w->p = p;
 	w->chan.fd = -1;
 	w->rootfd = -1;
+	what = "signalfd";
 	if ((w->sig.fd = worker_signals()) == -1)
-		return log_warn("signalfd"), -1;
+		goto fail;
+	what = p->root;
 	if ((w->rootfd = open(p->root, O_PATH | O_DIRECTORY | O_CLOEXEC)) == -1)
-		return log_warn("open(%s)", p->root), -1;
+		goto fail;
 	if (accesslog_open(&w->alog, p->access_log) == -1) {
+		/* Serving matters more than logging it. */
 		log_warn("access log open(%s): logging off", p->access_log);
 		accesslog_open(&w->alog, "off");
 	}
+	what = "file cache";
 	if ((w->fc = file_cache_new(w->rootfd, WORKER_FILE_CACHE)) == NULL)
-		return log_warn("file cache"), -1;
+		goto fail;
+	what = "epoll_create1";
 	if ((w->loop = loop_new(256)) == NULL)
-		return log_warn("epoll_create1"), -1;
+		goto fail;
+	what = "epoll_ctl(listeners)";
 	if (conn_ctx_init(&w->cx, w->loop, p, w->rootfd, w->fc, &w->alog) == -1)
-		return log_warn("epoll_ctl(listeners)"), -1;
+		goto fail;
+	what = "epoll_ctl(signalfd)";
 	w->sig.cb = worker_sig_event;
 	if (loop_io_add(w->loop, &w->sig, EPOLLIN) == -1)
-		return log_warn("epoll_ctl(signalfd)"), -1;
+		goto fail;
+	what = "epoll_ctl(channel)";
 	w->chan.fd = p->channel_fd;
 	w->chan.cb = worker_chan_event;
 	if (w->chan.fd != -1 && loop_io_add(w->loop, &w->chan, EPOLLIN) == -1)
-		return log_warn("epoll_ctl(channel)"), -1;
+		goto fail;
 	worker_timer_init(w, &w->heartbeat, worker_heartbeat, interval(p->heartbeat_interval_ms));
 	worker_timer_init(w, &w->stats, worker_stats_tick, interval(p->stats_interval_ms));
 	worker_timer_init(w, &w->flush, worker_flush_tick, WORKER_FLUSH_MS);
@@ -312,18 +322,23 @@ worker_init(struct worker *w, const struct worker_params *p)
 	m.u.ready.generation = p->generation;
 	if (w->chan.fd != -1 && channel_send(w->chan.fd, &m, MSG_READY) == -1)
 		log_warn("channel_send(ready)");
+	w->ready = 1;
 	return 0;
+fail:
+	log_warn("worker %d: %s", p->slot, what);
+	return -1;
 }
 
 static void
 worker_fini(struct worker *w)
 {
-	if (w->loop != NULL) {
+	if (w->ready) {
+		/* Connections cut short still count their request, before the
+		 * last report. */
 		conn_close_all(&w->cx);
 		conn_ctx_free(&w->cx);
-	}
-	if (w->loop != NULL)
 		worker_send_stats(w, w->graceful);
+	}
 	worker_flush_log(w);
 	accesslog_close(&w->alog);
 	file_cache_free(w->fc);
@@ -344,8 +359,6 @@ worker_main(const struct worker_params *p)
 	memset(&w, 0, sizeof(w));
 	w.alog.fd = -1;
 	if (worker_init(&w, p) == -1) {
-		loop_free(w.loop);
-		w.loop = NULL;
 		worker_fini(&w);
 		return WORKER_EXIT_FATAL;
 	}
