@@ -287,6 +287,10 @@ conn_reply_build(struct conn *c)
 			if (c->discard > CONN_DISCARD_MAX)
 				r->close = 1;
 		}
+		/* Without "100 Continue" the client may never send the body it
+		 * announced: the next bytes could be body or request. */
+		if (req->expect_continue && (c->chunked || c->discard > 0))
+			r->close = 1;
 	}
 	response_build(&cx->rctx, req, r);
 }

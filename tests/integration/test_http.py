@@ -529,3 +529,11 @@ def test_access_log_write_failure_logged_once(make_server):
     wait_for(lambda: "access log" in s.error_log(), 10)
     warnings = [l for l in s.error_log().splitlines() if "access log" in l]
     assert 1 <= len(warnings) <= 2, warnings
+
+
+def test_expect_continue_with_body_closes(srv):
+    out = raw_exchange(srv.port, b"GET /small.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n"
+                       b"Expect: 100-continue\r\n\r\n", timeout=5)
+    assert out.startswith(b"HTTP/1.1 200 ")
+    assert b"Connection: close\r\n" in out
+    assert out.endswith(SMALL)
