@@ -554,6 +554,12 @@ serve_path(struct response_ctx *ctx, const struct http_request *req, struct repl
 		return;
 	}
 	rlen = strlen(rel);
+	/* "/a/.." names the root but a listing there would resolve its
+	 * relative links against /a/: send the client to the slash form. */
+	if (rlen == 0 && !dir_slash) {
+		serve_redirect(ctx, req, r, ka);
+		return;
+	}
 	if (dir_slash || rlen == 0) {
 		serve_dir(ctx, req, r, rel, rlen);
 		return;

@@ -133,6 +133,12 @@ def test_directory_redirect_keeps_query(srv):
     assert (r.status, r.headers["location"]) == (301, "/listing/sub/")
 
 
+def test_dot_segments_naming_a_directory_redirect_to_slash_form(srv):
+    r = get(srv, "/listing/..")
+    assert (r.status, r.headers["location"]) == (301, "/listing/../")
+    assert get(srv, "/listing/../").status == 200
+
+
 def test_index_file(srv):
     r = get(srv, "/withindex/")
     assert (r.status, r.body) == (200, b"<h1>index</h1>\n")
