@@ -6,6 +6,7 @@
 #include "supervisor/daemon.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -53,21 +54,34 @@ daemon_group_id(const char *group, gid_t dflt, gid_t *gid, char *err, size_t err
 	return 0;
 }
 
-int
-daemon_drop_privileges(const char *user, const char *group, char *err, size_t errlen)
+/* The uid and gid the workers run as. Returns 0, or -1 with err filled. */
+static int
+daemon_worker_ids(const char *user, const char *group, uid_t *uid, gid_t *gid,
+    const char **name, char *err, size_t errlen)
 {
 	struct passwd *pw;
-	gid_t gid;
 
-	if (geteuid() != 0 || user == NULL || user[0] == '\0')
-		return 0;
 	if ((pw = getpwnam(user)) == NULL) {
 		snprintf(err, errlen, "user %s: no such user", user);
 		return -1;
 	}
-	if (daemon_group_id(group, pw->pw_gid, &gid, err, errlen) == -1)
+	*uid = pw->pw_uid;
+	*name = pw->pw_name;
+	return daemon_group_id(group, pw->pw_gid, gid, err, errlen);
+}
+
+int
+daemon_drop_privileges(const char *user, const char *group, char *err, size_t errlen)
+{
+	const char *name;
+	uid_t uid;
+	gid_t gid;
+
+	if (geteuid() != 0 || user == NULL || user[0] == '\0')
+		return 0;
+	if (daemon_worker_ids(user, group, &uid, &gid, &name, err, errlen) == -1)
 		return -1;
-	if (initgroups(pw->pw_name, gid) == -1) {
+	if (initgroups(name, gid) == -1) {
 		snprintf(err, errlen, "initgroups(%s): %s", user, strerror(errno));
 		return -1;
 	}
@@ -75,9 +89,35 @@ daemon_drop_privileges(const char *user, const char *group, char *err, size_t er
 		snprintf(err, errlen, "setgid(%d): %s", (int)gid, strerror(errno));
 		return -1;
 	}
-	if (setuid(pw->pw_uid) == -1) {
-		snprintf(err, errlen, "setuid(%d): %s", (int)pw->pw_uid, strerror(errno));
+	if (setuid(uid) == -1) {
+		snprintf(err, errlen, "setuid(%d): %s", (int)uid, strerror(errno));
 		return -1;
 	}
+	return 0;
+}
+
+int
+daemon_prepare_log(const char *path, const char *user, const char *group,
+    char *err, size_t errlen)
+{
+	const char *name;
+	uid_t uid;
+	gid_t gid;
+	int fd;
+
+	if (geteuid() != 0 || user == NULL || user[0] == '\0' || path[0] != '/')
+		return 0;
+	if (daemon_worker_ids(user, group, &uid, &gid, &name, err, errlen) == -1)
+		return -1;
+	if ((fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640)) == -1) {
+		snprintf(err, errlen, "open(%s): %s", path, strerror(errno));
+		return -1;
+	}
+	if (fchown(fd, uid, gid) == -1) {
+		snprintf(err, errlen, "fchown(%s): %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	close(fd);
 	return 0;
 }

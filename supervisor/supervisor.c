@@ -223,6 +223,16 @@ sup_listen_describe(const struct sup *s, char *buf, size_t len)
 /* ---- workers ------------------------------------------------------------ */
 
 static void
+sup_prepare_access_log(struct sup *s)
+{
+	char err[CONFIG_ERR_LEN];
+
+	if (daemon_prepare_log(s->conf.access_log, s->conf.user, s->conf.group,
+	    err, sizeof(err)) == -1)
+		log_warnx("access log: %s", err);
+}
+
+static void
 sup_spawn(struct sup *s, int slot, int64_t now)
 {
 	int fds[WORKER_MAX_LISTEN];
@@ -235,6 +245,7 @@ sup_spawn(struct sup *s, int slot, int64_t now)
 	pid_t pid;
 
 	a.nlisten = sup_listen_fds(s, fds);
+	sup_prepare_access_log(s);
 	pid = spawn_worker(&a, &chan);
 	if (pid == -1) {
 		log_warn("fork for worker %d", slot);
@@ -527,6 +538,7 @@ sup_quit(struct sup *s)
 static void
 sup_reopen(struct sup *s)
 {
+	sup_prepare_access_log(s);
 	if (log_reopen() == -1)
 		log_warn("reopening the error log");
 	for (int i = 0; i < PROCS_MAX; i++) {

@@ -297,6 +297,44 @@ def test_workers_drop_privileges_when_root(make_server, tmp_path):
         shutil.rmtree(www)
 
 
+def test_access_log_in_root_owned_dir_is_written_by_dropped_workers(make_server):
+    """The log directory belongs to root; workers run as nobody. The
+    supervisor creates the file and hands it to them, as nginx does."""
+    if os.geteuid() != 0:
+        import pytest
+        pytest.skip("needs root")
+    import pwd
+    import shutil
+    import tempfile
+    nobody = pwd.getpwnam("nobody")
+    www = tempfile.mkdtemp(prefix="preforkd-www-")
+    logs = tempfile.mkdtemp(prefix="preforkd-logs-")
+    os.chmod(www, 0o755)
+    os.chmod(logs, 0o755)
+    with open(os.path.join(www, "hello.txt"), "w") as f:
+        f.write("hello\n")
+    os.chmod(os.path.join(www, "hello.txt"), 0o644)
+    alog = os.path.join(logs, "access.log")
+    try:
+        s = make_server(user="nobody", root=www, access_log=alog).start()
+        assert os.stat(alog).st_uid == nobody.pw_uid
+        for _ in range(3):
+            assert http_request(s.port, "/hello.txt").status == 200
+
+        def lines():
+            with open(alog) as f:
+                return [l for l in f if '"GET /hello.txt HTTP/1.1" 200' in l]
+        assert len(wait_for(lambda: len(lines()) >= 3 and lines(), 10)) == 3
+        os.rename(alog, alog + ".1")
+        s.signal(signal.SIGUSR1)
+        wait_for(lambda: os.path.exists(alog), 10, what="access log recreated")
+        assert os.stat(alog).st_uid == nobody.pw_uid
+        assert s.stop() == 0
+    finally:
+        shutil.rmtree(www)
+        shutil.rmtree(logs)
+
+
 def test_systemd_notify_protocol(make_server, tmp_path):
     path = str(tmp_path / "notify.sock")
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
