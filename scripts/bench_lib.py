@@ -307,9 +307,19 @@ class Proc:
             self.log = subprocess.DEVNULL
 
 
+_cleanups = []
+
+
+def at_cleanup(fn):
+    """fn() runs after every server is killed, on exit or on a signal."""
+    _cleanups.append(fn)
+
+
 def kill_all():
     for p in list(_running):
         p.kill()
+    while _cleanups:
+        _cleanups.pop()()
 
 
 def _on_signal(signum, frame):
