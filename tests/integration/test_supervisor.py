@@ -23,9 +23,11 @@ def line_of(path, text):
 
 
 def title(pid):
-    """The process title: setproctitle leaves NUL padding after it."""
+    """The process title: setproctitle leaves NUL padding after it, and when
+    the title is exactly as long as the original argv[0] libbsd puts a space
+    where argv[0]'s NUL was (so the kernel shows the whole title)."""
     with open(f"/proc/{pid}/cmdline", "rb") as f:
-        return f.read().split(b"\0", 1)[0].decode()
+        return f.read().split(b"\0", 1)[0].decode().rstrip(" ")
 
 
 def snap_where(srv, pred, timeout=15):
