@@ -69,6 +69,7 @@ struct conn {
 };
 
 static void conn_run(struct conn *c);
+static void conn_link(struct conn_ctx *cx, struct conn *c, const struct sockaddr_storage *ss);
 static void conn_listen_update(struct conn_ctx *cx);
 
 /* --- memory ------------------------------------------------------------ */
@@ -666,7 +667,12 @@ conn_free_to_pool(struct conn_ctx *cx, struct conn *c)
 	cx->free_conns = c;
 }
 
-/* Takes one accepted socket into the loop. */
+/* Takes one accepted socket in and serves it at once: the listeners defer
+ * accepting until the request has arrived (TCP_DEFER_ACCEPT), so the first
+ * read usually finds it. A one-request connection is then read, answered
+ * and closed without ever being registered with epoll; only a connection
+ * that outlives this first turn is registered. ADD polls the socket, so
+ * readiness that came before it is still reported (edge-triggered). */
 static void
 conn_start(struct conn_ctx *cx, int fd, const struct sockaddr_storage *ss)
 {
@@ -676,11 +682,18 @@ conn_start(struct conn_ctx *cx, int fd, const struct sockaddr_storage *ss)
 		close(fd);
 		return;
 	}
-	if (loop_io_add(cx->loop, &c->io, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET) == -1) {
-		close(fd);
-		conn_free_to_pool(cx, c);
-		return;
-	}
+	conn_link(cx, c, ss);
+	c->readable = 1;
+	conn_run(c);
+	if (c->io.fd != -1 &&
+	    loop_io_add(cx->loop, &c->io, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET) == -1)
+		conn_close(c, "epoll_ctl");
+}
+
+/* Counts c in and puts it on the connection list, under the header timeout. */
+static void
+conn_link(struct conn_ctx *cx, struct conn *c, const struct sockaddr_storage *ss)
+{
 	/* Unix sockets have no Nagle; TCP gets TCP_NODELAY once it is kept alive. */
 	c->nodelay = ss->ss_family != AF_INET && ss->ss_family != AF_INET6;
 	memcpy(&c->peer, ss, ss->ss_family == AF_INET6 ? sizeof(c->peer.in6) :
