@@ -6,16 +6,19 @@
 
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+
+#define LISTEN_DEFER_ACCEPT_S 1   /* TCP_DEFER_ACCEPT, in seconds */
 
 int
 listen_open(const struct config_listen *cl, int backlog, char *err, size_t errlen)
 {
 	const struct sockaddr *sa = (const struct sockaddr *)&cl->addr;
 	const char *what = "socket";
-	int fd, on = 1, saved;
+	int fd, on = 1, defer = LISTEN_DEFER_ACCEPT_S, saved;
 
 	fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd == -1)
@@ -26,6 +29,13 @@ listen_open(const struct config_listen *cl, int backlog, char *err, size_t errle
 	what = "setsockopt(IPV6_V6ONLY)";
 	if (sa->sa_family == AF_INET6 &&
 	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on)) == -1)
+		goto fail;
+	/* Wake a worker only once the request has arrived, so its first read
+	 * finds it (a silent client is still accepted after a retransmitted
+	 * SYN-ACK, a second or so, and then meets the header timeout). */
+	what = "setsockopt(TCP_DEFER_ACCEPT)";
+	if ((sa->sa_family == AF_INET || sa->sa_family == AF_INET6) &&
+	    setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &defer, sizeof(defer)) == -1)
 		goto fail;
 	what = "bind";
 	if (bind(fd, sa, cl->addrlen) == -1)
