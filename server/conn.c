@@ -412,9 +412,10 @@ conn_advance(struct conn *c, size_t n)
 }
 
 /* The head and the memory segments up to the next file segment, in one
- * sendmsg; MSG_MORE when file data follows, so they share packets. */
+ * sendmsg; MSG_MORE when file data follows, so they share packets. *want
+ * is set to the bytes offered. */
 static ssize_t
-conn_send_mem(struct conn *c)
+conn_send_mem(struct conn *c, size_t *want)
 {
 	struct reply *r = &c->b->reply;
 	struct iovec iov[CONN_IOV];
@@ -422,9 +423,11 @@ conn_send_mem(struct conn *c)
 	int i = c->seg_i, more = 0, n = 0;
 	uint64_t off = c->seg_off;
 
+	*want = 0;
 	if (c->hdr_off < r->hdr_len) {
 		iov[n].iov_base = r->hdr + c->hdr_off;
 		iov[n++].iov_len = r->hdr_len - c->hdr_off;
+		*want += r->hdr_len - c->hdr_off;
 	}
 	for (; i < r->nseg && n < CONN_IOV; i++, off = 0) {
 		if (r->seg[i].p == NULL) {
@@ -433,6 +436,7 @@ conn_send_mem(struct conn *c)
 		}
 		iov[n].iov_base = (char *)r->seg[i].p + off;
 		iov[n++].iov_len = r->seg[i].len - off;
+		*want += r->seg[i].len - off;
 	}
 	if (i < r->nseg)
 		more = 1;
@@ -440,8 +444,9 @@ conn_send_mem(struct conn *c)
 	return sendmsg(c->io.fd, &msg, MSG_NOSIGNAL | (more ? MSG_MORE : 0));
 }
 
+/* As much of the current file segment as the socket takes, in one call. */
 static ssize_t
-conn_send_file(struct conn *c)
+conn_send_file(struct conn *c, size_t *want)
 {
 	struct reply *r = &c->b->reply;
 	const struct reply_seg *s = &r->seg[c->seg_i];
@@ -449,7 +454,8 @@ conn_send_file(struct conn *c)
 	uint64_t left = s->len - c->seg_off;
 	ssize_t n;
 
-	n = sendfile(c->io.fd, r->fd, &off, left > (1u << 30) ? (1u << 30) : left);
+	*want = left > (1u << 30) ? (1u << 30) : (size_t)left;
+	n = sendfile(c->io.fd, r->fd, &off, *want);
 	if (n == 0) {
 		/* The file shrank under us: the promised length cannot be kept. */
 		errno = EPIPE;
@@ -462,6 +468,7 @@ static enum step
 conn_send(struct conn *c)
 {
 	struct reply *r = &c->b->reply;
+	size_t want;
 	ssize_t n;
 
 	for (;;) {
@@ -469,18 +476,23 @@ conn_send(struct conn *c)
 			return STEP_AGAIN;
 		if (c->hdr_off < r->hdr_len ||
 		    (c->seg_i < r->nseg && r->seg[c->seg_i].p != NULL))
-			n = conn_send_mem(c);
+			n = conn_send_mem(c, &want);
 		else if (c->seg_i < r->nseg)
-			n = conn_send_file(c);
+			n = conn_send_file(c, &want);
 		else
 			return STEP_DONE;
 		if (n > 0) {
 			conn_advance(c, (size_t)n);
+			/* A short write means the socket buffer is full (the kernel
+			 * then flags it for the next EPOLLOUT edge): the next call
+			 * would only return EAGAIN, so skip it, as for reads. A file
+			 * that shrank is then noticed on that edge, or by the send
+			 * timeout. */
+			if ((size_t)n == want)
+				continue;
+		} else if (errno == EINTR)
 			continue;
-		}
-		if (errno == EINTR)
-			continue;
-		if (errno != EAGAIN)
+		else if (errno != EAGAIN)
 			return STEP_CLOSE;
 		c->writable = 0;
 		/* Blocked: the send timeout runs from here until progress. */
