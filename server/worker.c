@@ -31,6 +31,7 @@
 
 struct worker {
 	const struct worker_params *p;
+	pid_t pid;                 /* getpid() is a syscall: asked once */
 	struct loop *loop;
 	int rootfd;
 	struct file_cache *fc;
@@ -57,7 +58,7 @@ worker_stats_msg(struct worker *w, struct msg *m, int final)
 	memset(m, 0, sizeof(*m));
 	m->u.stats.slot = (uint32_t)w->p->slot;
 	m->u.stats.generation = w->p->generation;
-	m->u.stats.pid = (int32_t)getpid();
+	m->u.stats.pid = (int32_t)w->pid;
 	m->u.stats.final = (uint32_t)final;
 	m->u.stats.c = w->cx.stats;
 }
@@ -282,6 +283,7 @@ worker_init(struct worker *w, const struct worker_params *p)
 	struct msg m;
 
 	w->p = p;
+	w->pid = getpid();
 	w->chan.fd = -1;
 	w->rootfd = -1;
 	what = "signalfd";
