@@ -69,7 +69,6 @@ struct conn {
 };
 
 static void conn_run(struct conn *c);
-static void conn_link(struct conn_ctx *cx, struct conn *c, const struct sockaddr_storage *ss);
 static void conn_listen_update(struct conn_ctx *cx);
 
 /* --- memory ------------------------------------------------------------ */
@@ -679,6 +678,24 @@ conn_free_to_pool(struct conn_ctx *cx, struct conn *c)
 	cx->free_conns = c;
 }
 
+/* Counts c in and puts it on the connection list, under the header timeout. */
+static void
+conn_link(struct conn_ctx *cx, struct conn *c, const struct sockaddr_storage *ss)
+{
+	/* Unix sockets have no Nagle; TCP gets TCP_NODELAY once it is kept alive. */
+	c->nodelay = ss->ss_family != AF_INET && ss->ss_family != AF_INET6;
+	memcpy(&c->peer, ss, ss->ss_family == AF_INET6 ? sizeof(c->peer.in6) :
+	    sizeof(c->peer.in));
+	c->next = cx->all;
+	if (cx->all != NULL)
+		cx->all->prev = c;
+	cx->all = c;
+	cx->nconns++;
+	cx->stats.connections_accepted++;
+	cx->stats.connections_active++;
+	conn_timer(c, &cx->hdr_list);
+}
+
 /* Takes one accepted socket in and serves it at once: the listeners defer
  * accepting until the request has arrived (TCP_DEFER_ACCEPT), so the first
  * read usually finds it. A one-request connection is then read, answered
@@ -700,24 +717,6 @@ conn_start(struct conn_ctx *cx, int fd, const struct sockaddr_storage *ss)
 	if (c->io.fd != -1 &&
 	    loop_io_add(cx->loop, &c->io, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET) == -1)
 		conn_close(c, "epoll_ctl");
-}
-
-/* Counts c in and puts it on the connection list, under the header timeout. */
-static void
-conn_link(struct conn_ctx *cx, struct conn *c, const struct sockaddr_storage *ss)
-{
-	/* Unix sockets have no Nagle; TCP gets TCP_NODELAY once it is kept alive. */
-	c->nodelay = ss->ss_family != AF_INET && ss->ss_family != AF_INET6;
-	memcpy(&c->peer, ss, ss->ss_family == AF_INET6 ? sizeof(c->peer.in6) :
-	    sizeof(c->peer.in));
-	c->next = cx->all;
-	if (cx->all != NULL)
-		cx->all->prev = c;
-	cx->all = c;
-	cx->nconns++;
-	cx->stats.connections_accepted++;
-	cx->stats.connections_active++;
-	conn_timer(c, &cx->hdr_list);
 }
 
 static void

@@ -3,9 +3,12 @@
  * request heads, sending replies, keep-alive and pipelining, timeouts and
  * the one teardown, conn_close().
  *
- * A connection is registered once, edge-triggered for input and output, and
- * never re-registered: readiness is remembered in flags and cleared on
- * EAGAIN (or a short read), so a keep-alive request costs one read and one
+ * A new connection is served at once, before any epoll registration (the
+ * listeners defer accepting until the request has arrived): one that closes
+ * after its first reply costs accept4, read, write and close. One that lives
+ * on is registered once, edge-triggered for input and output, and never
+ * re-registered: readiness is remembered in flags and cleared on EAGAIN (or
+ * a short read or write), so a keep-alive request costs one read and one
  * write. Per-request memory (read buffer, parsed head, reply) lives in a
  * pooled block that an idle keep-alive connection gives back, so an idle
  * connection costs only its struct conn.
