@@ -54,6 +54,7 @@
  * token names and bounded by HTTP_CHUNK_TRAILER_MAX.
  */
 #include "server/http_parse.h"
+#include "ipc/hex.h"
 
 #include <limits.h>
 #include <string.h>
@@ -670,22 +671,11 @@ enum {
 	CH_ERROR,
 };
 
-static int
-hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c |= 0x20;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 /* The chunk-size line, one byte: returns the next state or CH_ERROR. */
 static int
 chunk_size_byte(struct http_chunked *st, unsigned char c)
 {
-	int d = hexval(c);
+	int d = hex_digit(c);
 
 	if (++st->count > HTTP_CHUNK_LINE_MAX)
 		return CH_ERROR;

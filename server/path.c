@@ -22,18 +22,7 @@
 #include <unistd.h>
 
 #include "server/path.h"
-
-static int
-path_hex(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
+#include "ipc/hex.h"
 
 /* The output being built: segments joined by '/', NUL kept room for. */
 struct path_out {
@@ -103,8 +92,8 @@ path_next(const char *raw, size_t len, size_t *i)
 		(*i)++;
 		return c;
 	}
-	if (len - *i < 3 || (hi = path_hex(raw[*i + 1])) == -1 ||
-	    (lo = path_hex(raw[*i + 2])) == -1 || (hi == 0 && lo == 0))
+	if (len - *i < 3 || (hi = hex_digit(raw[*i + 1])) == -1 ||
+	    (lo = hex_digit(raw[*i + 2])) == -1 || (hi == 0 && lo == 0))
 		return -1;
 	*i += 3;
 	return hi * 16 + lo;

@@ -3,6 +3,7 @@
  * it needs: lookups skip over the values they do not want.
  */
 #include "supervisor/ctl_json.h"
+#include "ipc/hex.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -189,18 +190,6 @@ ctl_json_number(const char *p, double *out)
 	return 0;
 }
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* One escape after the backslash at *pp; advances *pp past it. */
 static char
 unescape(const char **pp)
@@ -217,7 +206,7 @@ unescape(const char **pp)
 	case 'f': return '\f';
 	case 'u':
 		for (i = 1; i <= 4; i++) {
-			if ((h = hexval(p[i])) < 0)
+			if ((h = hex_digit(p[i])) < 0)
 				return '?';
 			v = v * 16 + h;
 		}
