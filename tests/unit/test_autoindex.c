@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "server/path.h"
+#include "tests/unit/tmpdir.h"
 
 #define MTIME ((time_t)1795456440) /* 2026-11-23 17:54:00 UTC */
 #define DATE "2026-11-23 17:54 UTC"
@@ -17,23 +18,10 @@
 static char base[64];
 static int dfd = -1;
 
-static int
-rm_entry(const char *p, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st; (void)flag; (void)ftw;
-	return remove(p);
-}
-
 static void
 put(const char *name, const char *body)
 {
-	struct timespec ts[2] = { { MTIME, 0 }, { MTIME, 0 } };
-	int fd = openat(dfd, name, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-
-	cr_assert_geq(fd, 0, "%s", name);
-	cr_assert_eq(write(fd, body, strlen(body)), (ssize_t)strlen(body));
-	close(fd);
-	cr_assert_eq(utimensat(dfd, name, ts, 0), 0);
+	tmpdir_put(dfd, name, body, MTIME);
 }
 
 static void
@@ -57,7 +45,7 @@ teardown(void)
 {
 	if (dfd != -1)
 		close(dfd);
-	nftw(base, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	tmpdir_remove(base);
 }
 
 TestSuite(autoindex, .init = setup, .fini = teardown);

@@ -11,29 +11,11 @@
 #include <unistd.h>
 
 #include "server/file.h"
+#include "tests/unit/tmpdir.h"
 
 static char base[64];
 static int rootfd = -1;
 static struct file_cache *fc;
-
-static int
-rm_entry(const char *p, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st; (void)flag; (void)ftw;
-	return remove(p);
-}
-
-static void
-put_at(const char *name, const char *body, time_t mtime)
-{
-	struct timespec ts[2] = { { mtime, 0 }, { mtime, 0 } };
-	int fd = openat(rootfd, name, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-
-	cr_assert_geq(fd, 0, "%s", name);
-	cr_assert_eq(write(fd, body, strlen(body)), (ssize_t)strlen(body));
-	close(fd);
-	cr_assert_eq(utimensat(rootfd, name, ts, 0), 0);
-}
 
 static void
 setup(void)
@@ -42,9 +24,9 @@ setup(void)
 	cr_assert_not_null(mkdtemp(base));
 	rootfd = open(base, O_PATH | O_DIRECTORY);
 	cr_assert_geq(rootfd, 0);
-	put_at("a.txt", "one\n", 1700000000);
-	put_at("b.css", "b{}", 1700000000);
-	put_at("c.js", "c()", 1700000000);
+	tmpdir_put(rootfd, "a.txt", "one\n", 1700000000);
+	tmpdir_put(rootfd, "b.css", "b{}", 1700000000);
+	tmpdir_put(rootfd, "c.js", "c()", 1700000000);
 	cr_assert_eq(mkdirat(rootfd, "dir", 0755), 0);
 	fc = file_cache_new(rootfd, 2);
 	cr_assert_not_null(fc);
@@ -55,7 +37,7 @@ teardown(void)
 {
 	file_cache_free(fc);
 	close(rootfd);
-	nftw(base, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+	tmpdir_remove(base);
 }
 
 TestSuite(filecache, .init = setup, .fini = teardown);
@@ -105,7 +87,7 @@ Test(filecache, change_seen_only_after_the_check_interval)
 
 	strcpy(etag, e->etag);
 	file_cache_put(fc, e);
-	put_at("a.txt", "second\n", 1700000100);
+	tmpdir_put(rootfd, "a.txt", "second\n", 1700000100);
 	e = get("a.txt", 1000 + FILE_CHECK_MS - 1);
 	cr_assert_eq(e->st.st_size, 4, "within the interval the cached stat stands");
 	file_cache_put(fc, e);
@@ -123,7 +105,7 @@ Test(filecache, same_size_new_mtime_is_a_change)
 	time_t old = e->st.st_mtime;
 
 	file_cache_put(fc, e);
-	put_at("a.txt", "two\n", 1700000500);
+	tmpdir_put(rootfd, "a.txt", "two\n", 1700000500);
 	cr_assert_eq(file_cache_revalidate(fc, e, 5), 1);
 	e = get("a.txt", 5);
 	cr_assert_neq(e->st.st_mtime, old);
@@ -148,7 +130,7 @@ Test(filecache, pinned_stale_entry_stays_usable_until_put)
 	struct file_entry *old = get("a.txt", 0), *cur;
 	char buf[4];
 
-	put_at("a.txt", "newer!\n", 1700000900);
+	tmpdir_put(rootfd, "a.txt", "newer!\n", 1700000900);
 	cur = get("a.txt", FILE_CHECK_MS);
 	cr_assert_neq(old, cur);
 	/* The old response still reads its own (unlinked-from-cache) fd. */
@@ -190,7 +172,7 @@ Test(filecache, large_body_is_not_in_memory)
 
 	memset(big, 'x', FILE_BODY_MAX + 1);
 	big[FILE_BODY_MAX + 1] = '\0';
-	put_at("big.bin", big, 1700000000);
+	tmpdir_put(rootfd, "big.bin", big, 1700000000);
 	e = get("big.bin", 0);
 	cr_assert_null(e->body);
 	cr_assert_eq(e->st.st_size, FILE_BODY_MAX + 1);

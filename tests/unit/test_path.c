@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "server/path.h"
+#include "tests/unit/tmpdir.h"
 
 static void
 expect_path(const char *raw, const char *want, int want_slash)
@@ -269,20 +270,12 @@ Test(path, html_escape_every_short_buffer)
 static char base[64];
 static int rootfd = -1;
 
-static int
-rm_entry(const char *p, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st; (void)flag; (void)ftw;
-	return remove(p);
-}
-
 static void
 tree_teardown(void)
 {
 	if (rootfd != -1)
 		close(rootfd);
-	if (base[0] != '\0')
-		nftw(base, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	tmpdir_remove(base);
 }
 
 static void

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "server/file.h"
+#include "tests/unit/tmpdir.h"
 #include "server/response.h"
 
 #define DATE "Mon, 23 Nov 2026 17:54:00 GMT"
@@ -120,23 +121,10 @@ static struct http_request req;
 static struct reply rep;
 static char hdrbuf[1024];
 
-static int
-rm_entry(const char *p, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st; (void)flag; (void)ftw;
-	return remove(p);
-}
-
 static void
 put(const char *name, const char *body)
 {
-	struct timespec ts[2] = { { 1795341600, 0 }, { 1795341600, 0 } }; /* LM */
-	int fd = openat(rootfd, name, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-
-	cr_assert_geq(fd, 0, "%s", name);
-	cr_assert_eq(write(fd, body, strlen(body)), (ssize_t)strlen(body));
-	close(fd);
-	cr_assert_eq(utimensat(rootfd, name, ts, 0), 0);
+	tmpdir_put(rootfd, name, body, 1795341600); /* the LM date in the expected heads */
 }
 
 static void
@@ -168,7 +156,7 @@ build_teardown(void)
 {
 	file_cache_free(fc);
 	close(rootfd);
-	nftw(base, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+	tmpdir_remove(base);
 }
 
 TestSuite(response_build, .init = build_setup, .fini = build_teardown);
