@@ -260,6 +260,24 @@ def read(path):
         return ""
 
 
+def holding(pids, path):
+    """The pids among these that have path open."""
+    held = []
+    for pid in pids:
+        try:
+            fds = os.listdir(f"/proc/{pid}/fd")
+        except FileNotFoundError:
+            continue
+        for fd in fds:
+            try:
+                if os.readlink(f"/proc/{pid}/fd/{fd}") == path:
+                    held.append(pid)
+                    break
+            except FileNotFoundError:
+                pass
+    return held
+
+
 def rotate_and_check(s, reopen):
     """Requests, rename both logs, reopen(), more requests: the new lines
     land in new files and the old files keep the old lines."""
@@ -271,6 +289,10 @@ def rotate_and_check(s, reopen):
     reopen()
     wait_for(lambda: "log files reopened" in read(s.error_log_path) or
              os.path.exists(s.error_log_path), 15, what="a new error log")
+    # Each worker reopens when its channel delivers the command; until the
+    # last one has, a request may still land in the old file, as with nginx.
+    wait_for(lambda: not holding(s.workers(), s.access_log_path + ".1"), 15,
+             what="every worker to let go of the renamed access log")
 
     def after():
         http_request(s.port, "/after-rotation")
