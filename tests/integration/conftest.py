@@ -459,6 +459,24 @@ def pytest_sessionstart(session):
         raise pytest.UsageError(f"{PREFORKD} is not built: run make")
 
 
+def holding(pids, path):
+    """The pids among these that have path open."""
+    held = []
+    for pid in pids:
+        try:
+            fds = os.listdir(f"/proc/{pid}/fd")
+        except FileNotFoundError:
+            continue
+        for fd in fds:
+            try:
+                if os.readlink(f"/proc/{pid}/fd/{fd}") == path:
+                    held.append(pid)
+                    break
+            except FileNotFoundError:
+                pass
+    return held
+
+
 def exe(pid):
     try:
         return os.readlink(f"/proc/{pid}/exe")

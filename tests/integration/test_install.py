@@ -15,7 +15,7 @@ import subprocess
 
 import pytest
 
-from conftest import BUILD, PREFORKCTL, PREFORKD, http_request, wait_for
+from conftest import BUILD, PREFORKCTL, PREFORKD, holding, http_request, wait_for
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
@@ -258,24 +258,6 @@ def read(path):
             return f.read()
     except FileNotFoundError:
         return ""
-
-
-def holding(pids, path):
-    """The pids among these that have path open."""
-    held = []
-    for pid in pids:
-        try:
-            fds = os.listdir(f"/proc/{pid}/fd")
-        except FileNotFoundError:
-            continue
-        for fd in fds:
-            try:
-                if os.readlink(f"/proc/{pid}/fd/{fd}") == path:
-                    held.append(pid)
-                    break
-            except FileNotFoundError:
-                pass
-    return held
 
 
 def rotate_and_check(s, reopen):

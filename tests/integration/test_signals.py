@@ -7,7 +7,7 @@ import signal
 import socket
 import struct
 
-from conftest import alive, free_port, http_request, mqueues, wait_for
+from conftest import alive, free_port, holding, http_request, mqueues, wait_for
 
 CTL_SCALE_ABS, CTL_SCALE_REL, CTL_RELOAD, CTL_STOP, CTL_QUIT, CTL_REOPEN = range(1, 7)
 MSG_CONTROL = 30
@@ -223,6 +223,9 @@ def test_usr1_reopens_worker_access_logs(make_server):
     os.rename(s.access_log_path, s.access_log_path + ".1")
     s.signal(signal.SIGUSR1)
     wait_for(lambda: "log files reopened" in s.error_log(), what="reopen")
+    # The worker takes the command from its channel in its own time.
+    wait_for(lambda: not holding(s.workers(), s.access_log_path + ".1"), 15,
+             what="the worker to let go of the renamed access log")
 
     def reopened():
         assert http_request(s.port, "/?after").status == 200
