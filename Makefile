@@ -98,6 +98,7 @@ install: all
 	install -m 0755 $(BUILD)/preforkctl $(DESTDIR)$(PREFIX)/bin/preforkctl
 	sed 's|/usr/local|$(PREFIX)|g' scripts/preforkd.init > $(DESTDIR)/etc/init.d/preforkd && chmod 0755 $(DESTDIR)/etc/init.d/preforkd
 	sed 's|/usr/local|$(PREFIX)|g' scripts/preforkd.service > $(DESTDIR)/lib/systemd/system/preforkd.service && chmod 0644 $(DESTDIR)/lib/systemd/system/preforkd.service
+	install -m 0644 scripts/preforkd.socket $(DESTDIR)/lib/systemd/system/preforkd.socket
 	install -m 0644 scripts/preforkd.default $(DESTDIR)$(PREFIX)/share/doc/preforkd/preforkd.default
 	install -m 0644 scripts/preforkd.logrotate $(DESTDIR)/etc/logrotate.d/preforkd
 	install -m 0644 scripts/preforkd.conf.example $(DESTDIR)$(PREFIX)/share/doc/preforkd/preforkd.conf.example

@@ -31,6 +31,7 @@
 #include "ipc/mqueue.h"
 #include "ipc/snapshot.h"
 #include "server/worker.h"
+#include "supervisor/activation.h"
 #include "supervisor/control.h"
 #include "supervisor/daemon.h"
 #include "supervisor/listen.h"
@@ -69,6 +70,7 @@ struct sup {
 	mqd_t statsq, ctlq;
 	char statsq_name[64], ctlq_name[64];
 	bool have_status;
+	bool activated;              /* listeners came from systemd, for life */
 	struct status status;
 	int64_t status_probe_ms, status_next_ms, status_last_ms;
 	bool status_reattach;        /* a reader left while a snapshot was partial */
@@ -142,6 +144,7 @@ sup_listener_free_slot(struct sup *s)
  * with fresh = true in the returned set. On failure closes what it bound
  * and fills err. Existing sockets are matched by configured text and
  * resolved address, so a reload keeps them (and their queued connections).
+ * Sockets from systemd are kept as they are, whatever the configuration says.
  */
 static int
 sup_listen_bind(struct sup *s, const struct config *c, bool *keep, char *err,
@@ -151,6 +154,11 @@ sup_listen_bind(struct sup *s, const struct config *c, bool *keep, char *err,
 	int nbound = 0;
 
 	memset(keep, 0, SUP_MAX_LISTENERS * sizeof(*keep));
+	if (s->activated) {
+		for (int i = 0; i < SUP_MAX_LISTENERS; i++)
+			keep[i] = s->listeners[i].fd != -1 && s->listeners[i].active;
+		return 0;
+	}
 	for (int i = 0; i < c->nlisten; i++) {
 		struct listener *l = sup_listener_find(s, &c->listen[i]);
 
@@ -179,6 +187,38 @@ fail:
 		bound[i]->fd = -1;
 	}
 	return -1;
+}
+
+/*
+ * Takes the sockets systemd handed over, if any. They replace the "listen"
+ * lines for the life of the process, as gunicorn does: the socket unit is
+ * where the operator chose the addresses, and binding the configured ones
+ * beside them would serve addresses nobody asked for.
+ */
+static int
+sup_listen_activate(struct sup *s, char *err, size_t errlen)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	int fds[SUP_MAX_LISTENERS];
+	int n = activation_take(fds, SUP_MAX_LISTENERS, err, errlen);
+
+	for (int i = 0; i < n; i++) {
+		struct listener *l = &s->listeners[i];
+
+		sl = sizeof(ss);
+		l->fd = fds[i];
+		l->active = true;
+		if (getsockname(l->fd, (struct sockaddr *)&ss, &sl) == 0) {
+			memcpy(&l->conf.addr, &ss, sl);
+			l->conf.addrlen = sl;
+		}
+		if (listen_actual(l->fd, l->actual, sizeof(l->actual)) == -1)
+			snprintf(l->actual, sizeof(l->actual), "fd %d", l->fd);
+		strlcpy(l->conf.text, l->actual, sizeof(l->conf.text));
+	}
+	s->activated = n > 0;
+	return n;
 }
 
 /* Makes exactly the kept listeners active; the rest stay open until no
@@ -994,7 +1034,8 @@ sup_prepare(struct sup *s)
 	if (s->conf.pidfile[0] != '\0' &&
 	    (s->pfh = daemon_pidfile_open(s->conf.pidfile, err, sizeof(err))) == NULL)
 		goto fail;
-	if (sup_listen_bind(s, &s->conf, keep, err, sizeof(err)) == -1)
+	if (sup_listen_activate(s, err, sizeof(err)) == -1 ||
+	    sup_listen_bind(s, &s->conf, keep, err, sizeof(err)) == -1)
 		goto fail;
 	sup_listen_commit(s, keep);
 	if (s->conf.status_pipe[0] != '\0') {
@@ -1034,6 +1075,9 @@ sup_start(struct sup *s)
 	sup_listen_describe(s, where, sizeof(where));
 	log_info("preforkd started: pid %d, %d workers, listening on %s",
 	    (int)getpid(), s->target, where);
+	if (s->activated)
+		log_info("socket activation: serving the sockets systemd handed over; "
+		    "listen lines in the configuration are not used");
 	return 0;
 }
 

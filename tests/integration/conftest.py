@@ -282,14 +282,24 @@ class Server:
                 for one in (v if isinstance(v, list) else [v]):
                     f.write(f"{k} = {one}\n")
 
-    def start(self, args=(), wait=True, env=None):
+    def start(self, args=(), wait=True, env=None, activate=None):
+        """activate: an object with fileno() handed over as systemd does
+        (fd 3, LISTEN_FDS=1, LISTEN_PID naming preforkd; env may override
+        both)."""
         e = dict(os.environ)
         e.update(env or {})
+        cmd = [PREFORKD, "-c", self.conf_path, *args]
+        extra = {}
+        if activate is not None:
+            fd = activate.fileno()
+            cmd = ["sh", "-c", 'LISTEN_PID=${LISTEN_PID:-$$} LISTEN_FDS=${LISTEN_FDS:-1} '
+                   'exec "$@"', "sh", *cmd]
+            extra = dict(pass_fds=(3,), preexec_fn=lambda: os.dup2(fd, 3))
         self.stdout = open(os.path.join(self.dir, "stdout"), "wb")
         self.stderr = open(os.path.join(self.dir, "stderr"), "wb")
-        self.proc = subprocess.Popen([PREFORKD, "-c", self.conf_path, *args],
-                                     stdout=self.stdout, stderr=self.stderr,
-                                     stdin=subprocess.DEVNULL, env=e, start_new_session=True)
+        self.proc = subprocess.Popen(cmd, stdout=self.stdout, stderr=self.stderr,
+                                     stdin=subprocess.DEVNULL, env=e, start_new_session=True,
+                                     **extra)
         self.pid = self.proc.pid
         if wait:
             self.wait_serving()

@@ -21,6 +21,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 SCRIPTS = os.path.join(ROOT, "scripts")
 UNIT = os.path.join(SCRIPTS, "preforkd.service")
+SOCKET_UNIT = os.path.join(SCRIPTS, "preforkd.socket")
 LOGROTATE = os.path.join(SCRIPTS, "preforkd.logrotate")
 
 
@@ -39,6 +40,7 @@ def test_make_install_with_destdir_and_prefix(tmp_path):
         "usr/bin/preforkctl": (PREFORKCTL, 0o755),
         "etc/init.d/preforkd": (os.path.join(SCRIPTS, "preforkd.init"), 0o755),
         "lib/systemd/system/preforkd.service": (UNIT, 0o644),
+        "lib/systemd/system/preforkd.socket": (SOCKET_UNIT, 0o644),
         "etc/logrotate.d/preforkd": (LOGROTATE, 0o644),
         "usr/share/doc/preforkd/preforkd.conf.example":
             (os.path.join(SCRIPTS, "preforkd.conf.example"), 0o644),
@@ -112,6 +114,17 @@ def test_unit_has_the_keys_operators_expect():
     assert "network-online.target" in u["Unit"]["After"].split()
 
 
+def test_socket_unit_hands_tcp_sockets_to_the_service():
+    """Same name as the service (so systemd passes its sockets there), TCP
+    listeners only (preforkd refuses anything else), enabled via sockets.target."""
+    lines = [l.strip() for l in open(SOCKET_UNIT) if l.strip() and not l.startswith("#")]
+    assert "[Socket]" in lines and "[Install]" in lines
+    streams = [l.split("=", 1)[1] for l in lines if l.startswith("ListenStream=")]
+    assert streams == ["0.0.0.0:80", "[::]:80"]
+    assert not [l for l in lines if l.startswith(("ListenDatagram", "Service=", "Accept=yes"))]
+    assert "WantedBy=sockets.target" in lines
+
+
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze is not installed")
 def test_systemd_analyze_verify(tmp_path):
     conf = tmp_path / "preforkd.conf"
@@ -120,8 +133,9 @@ def test_systemd_analyze_verify(tmp_path):
         .replace("/etc/preforkd/preforkd.conf", str(conf))
     unit = tmp_path / "preforkd.service"
     unit.write_text(text)
-    r = subprocess.run(["systemd-analyze", "verify", str(unit)], capture_output=True, text=True,
-                       timeout=60, cwd=tmp_path)
+    shutil.copy(SOCKET_UNIT, tmp_path / "preforkd.socket")
+    r = subprocess.run(["systemd-analyze", "verify", str(unit), str(tmp_path / "preforkd.socket")],
+                       capture_output=True, text=True, timeout=60, cwd=tmp_path)
     # Only complaints about this unit count: in a container, systemd may
     # also grumble about the host's own units.
     mine = [l for l in (r.stdout + r.stderr).splitlines() if "preforkd" in l]
