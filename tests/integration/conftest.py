@@ -5,6 +5,7 @@ and message queue even when a test fails.
 Everything here is stdlib-only; Debian's python3-pytest runs it.
 """
 import errno
+import re
 import json
 import os
 import select
@@ -22,6 +23,8 @@ PREFORKD = os.path.join(BUILD, "preforkd")
 PREFORKCTL = os.path.join(BUILD, "preforkctl")
 MQUEUE_DIR = "/dev/mqueue"
 SANITIZED = os.path.basename(BUILD) == "asan"
+SANITIZER_REPORT = re.compile(r"ERROR: (Address|Leak|Undefined)Sanitizer|runtime error: |"
+                              r"SUMMARY: (Address|Leak|Undefined)Sanitizer")
 # Server.signal (a method) hides the module inside the class body.
 _SIGTERM = signal.SIGTERM
 
@@ -366,7 +369,15 @@ class Server:
         return self.proc.returncode if self.proc else None
 
     def cleanup(self):
-        """Kills everything this server started and removes its queues."""
+        """Kills everything this server started and removes its queues. The
+        sanitizer build first asks for a graceful stop, so that workers run
+        LeakSanitizer on the way out (a SIGKILLed one cannot)."""
+        if SANITIZED and self.proc is not None and self.proc.poll() is None:
+            try:
+                self.signal(_SIGTERM)
+                self.proc.wait(3)
+            except (OSError, subprocess.TimeoutExpired):
+                pass
         pids = set()
         if self.pid:
             pids.add(self.pid)
@@ -403,6 +414,14 @@ class Server:
         for f in ("stdout", "stderr"):
             if getattr(self, f, None):
                 getattr(self, f).close()
+        self.assert_no_sanitizer_report()
+
+    def assert_no_sanitizer_report(self):
+        """A worker that trips ASan/UBSan/LSan after answering dies quietly
+        and is respawned; its report on stderr is the only trace left."""
+        text = self.stderr_text() + self.error_log()
+        found = [l for l in text.splitlines() if SANITIZER_REPORT.search(l)]
+        assert found == [], "sanitizer report:\n" + text[-4000:]
 
 
 def read_status_line(path, timeout=5.0):
