@@ -506,6 +506,16 @@ def holding(pids, path):
     return held
 
 
+def default_signals(*ignored):
+    """A preexec_fn: the signals preforkctl and the init script send get
+    their default action in the child, whatever this run inherited (nohup
+    ignores HUP, and an ignored signal stays ignored across exec); those
+    named in ignored are ignored instead."""
+    for sig in (signal.SIGHUP, signal.SIGINT, signal.SIGQUIT, signal.SIGTERM,
+                signal.SIGUSR1, signal.SIGUSR2, signal.SIGTTIN, signal.SIGTTOU):
+        signal.signal(sig, signal.SIG_IGN if sig in ignored else signal.SIG_DFL)
+
+
 def exe(pid):
     try:
         return os.readlink(f"/proc/{pid}/exe")

@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from conftest import PREFORKCTL, PREFORKD, alive, http_request, mqueues, wait_for
+from conftest import PREFORKCTL, PREFORKD, alive, default_signals, http_request, mqueues, wait_for
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SCRIPT = os.path.abspath(os.path.join(HERE, "..", "..", "scripts", "preforkd.init"))
@@ -228,7 +228,7 @@ def test_stop_is_bounded_and_reports(tmp_path):
     exe = tmp_path / "preforkd"
     shutil.copy("/bin/sleep", exe)
     p = subprocess.Popen([str(exe), "300"],
-                         preexec_fn=lambda: signal.signal(signal.SIGTERM, signal.SIG_IGN))
+                         preexec_fn=lambda: default_signals(signal.SIGTERM))
     try:
         conf = tmp_path / "p.conf"
         conf.write_text("graceful_timeout = 500ms\n")
@@ -254,7 +254,7 @@ def test_status_as_an_unprivileged_user(tmp_path):
         os.chmod(d, 0o755)
         exe = os.path.join(d, "preforkd")
         shutil.copy("/bin/sleep", exe)
-        p = subprocess.Popen([exe, "300"])
+        p = subprocess.Popen([exe, "300"], preexec_fn=default_signals)
         pidfile = os.path.join(d, "p.pid")
         with open(pidfile, "w") as f:
             f.write(f"{p.pid}\n")

@@ -17,7 +17,7 @@ import time
 
 import pytest
 
-from conftest import PREFORKCTL, alive, mqueues, wait_for
+from conftest import PREFORKCTL, alive, default_signals, mqueues, wait_for
 
 SNAPSHOT = {
     "version": 1, "time": "2026-11-23T15:04:05Z", "pid": 4242, "uptime_s": 3725.5,
@@ -65,7 +65,7 @@ def fake(tmp_path):
         exe = tmp_path / "preforkd"
         if not exe.exists():
             shutil.copy("/bin/sleep", exe)
-        p = subprocess.Popen([str(exe), "300"])
+        p = subprocess.Popen([str(exe), "300"], preexec_fn=default_signals)
         made.append(p)
         pidfile = tmp_path / f"fake{len(made)}.pid"
         pidfile.write_text(f"{p.pid}\n")
@@ -213,7 +213,7 @@ def test_stop_timeout_is_reported(tmp_path):
     exe = tmp_path / "preforkd"
     shutil.copy("/bin/sleep", exe)
     p = subprocess.Popen([str(exe), "300"],
-                         preexec_fn=lambda: signal.signal(signal.SIGTERM, signal.SIG_IGN))
+                         preexec_fn=lambda: default_signals(signal.SIGTERM))
     try:
         pidfile = tmp_path / "p.pid"
         pidfile.write_text(f"{p.pid}\n")
@@ -243,7 +243,7 @@ def test_permission_denied_is_4():
         os.chmod(d, 0o755)
         exe = os.path.join(d, "preforkd")
         shutil.copy("/bin/sleep", exe)
-        p = subprocess.Popen([exe, "300"])
+        p = subprocess.Popen([exe, "300"], preexec_fn=default_signals)
         pidfile = os.path.join(d, "p.pid")
         with open(pidfile, "w") as f:
             f.write(f"{p.pid}\n")
