@@ -33,6 +33,30 @@ def make_files(root):
             f.write(chunk)
 
 
+def server_side(server_port, client_port):
+    """Who holds the server end of a connection that timed out, and in what
+    state ('R', 'S', 'T' stopped...): the one clue a timeout leaves."""
+    inode = None
+    with open("/proc/net/tcp") as f:
+        next(f)
+        for line in f:
+            col = line.split()
+            if (int(col[1].rsplit(":", 1)[1], 16), int(col[2].rsplit(":", 1)[1], 16)) == \
+                    (server_port, client_port):
+                inode = col[9]
+    if inode is None:
+        return "no server socket"
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if f"socket:[{inode}]" in (os.readlink(f"/proc/{pid}/fd/{fd}")
+                                       for fd in os.listdir(f"/proc/{pid}/fd")):
+                with open(f"/proc/{pid}/stat") as f:
+                    return f"pid {pid} state {f.read().rsplit(')', 1)[1].split()[0]}"
+        except OSError:
+            continue
+    return f"socket {inode} held by no process"
+
+
 class Load:
     """`keepalive` threads each on one keep-alive connection, plus `close`
     threads opening a connection per request. Each failure is recorded as
@@ -86,8 +110,9 @@ class Load:
                 with self.lock:
                     self.ok += 1
             except (OSError, ValueError) as e:  # ConnectionError is an OSError
+                who = server_side(self.port, port) if isinstance(e, TimeoutError) else ""
                 with self.lock:
-                    self.failed.append((time.monotonic(), port, repr(e), reused))
+                    self.failed.append((time.monotonic(), port, repr(e), reused, who))
                 keep = False
             if not keep and conn is not None:
                 conn.close()
@@ -228,7 +253,8 @@ def test_killed_worker_is_respawned_other_connections_unharmed(make_server):
     load.stop()
     mine = [f for f in load.failed if any(f[1] in p and f[0] >= t0 - 0.05 for t0, p in victims)]
     other = [f for f in load.failed if f not in mine]
-    assert other == [], f"failed on live workers' connections: {other[:5]}"
+    assert other == [], (f"failed on live workers' connections: {other[:5]}; "
+                         f"victims {victims}; workers now {s.workers()}")
     assert len(mine) <= sum(len(p) for _, p in victims)
     snap = s.snapshot(timeout=10, pred=lambda x: x["worker_exits_unexpected"] >= 3)
     assert snap["worker_exits_unexpected"] == 3
