@@ -95,7 +95,6 @@ spawn_params(const struct spawn_args *a, int chan, mqd_t q, struct worker_params
 		p->stats_interval_ms = 50;
 }
 
-/* The child's side: never returns. */
 /*
  * Workers leave with _exit (no atexit handlers of the supervisor's may run
  * in them), which also skips LeakSanitizer's check: in the sanitizer build,
@@ -111,6 +110,7 @@ spawn_exit(int code)
 	_exit(code);
 }
 
+/* The child's side: never returns. */
 static void __attribute__((noreturn))
 spawn_child(const struct spawn_args *a, int chan)
 {

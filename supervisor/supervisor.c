@@ -201,7 +201,8 @@ sup_listen_activate(struct sup *s, char *err, size_t errlen)
 	struct sockaddr_storage ss;
 	socklen_t sl;
 	int fds[SUP_MAX_LISTENERS];
-	int n = activation_take(fds, SUP_MAX_LISTENERS, err, errlen);
+	/* No more than a configuration may list: that is what a worker takes. */
+	int n = activation_take(fds, CONFIG_MAX_LISTEN, err, errlen);
 
 	for (int i = 0; i < n; i++) {
 		struct listener *l = &s->listeners[i];

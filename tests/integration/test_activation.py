@@ -102,6 +102,7 @@ def test_listen_pid_of_another_process_is_ignored(make_server):
     ("unix", {}, "fd 3 is not a listening TCP socket"),
     ("tcp", {"LISTEN_FDS": "0"}, "LISTEN_FDS=0 is not a count"),
     ("tcp", {"LISTEN_FDS": "two"}, "LISTEN_FDS=two is not a count"),
+    ("tcp", {"LISTEN_FDS": "17"}, "LISTEN_FDS=17 is not a count from 1 to 16"),
 ])
 def test_unusable_hand_over_is_refused_clearly(make_server, tmp_path, what, env, message):
     if what == "file":
