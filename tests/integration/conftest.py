@@ -5,9 +5,9 @@ and message queue even when a test fails.
 Everything here is stdlib-only; Debian's python3-pytest runs it.
 """
 import errno
-import re
 import json
 import os
+import re
 import select
 import signal
 import socket
