@@ -76,6 +76,39 @@ def fd_count(pid):
     return len(os.listdir(f"/proc/{pid}/fd"))
 
 
+def fd_links(pid):
+    """What pid's open descriptors point at ("socket:[123]", paths...);
+    empty when pid is gone."""
+    out = []
+    try:
+        fds = os.listdir(f"/proc/{pid}/fd")
+    except FileNotFoundError:
+        return out
+    for fd in fds:
+        try:
+            out.append(os.readlink(f"/proc/{pid}/fd/{fd}"))
+        except OSError:
+            pass
+    return out
+
+
+def socket_inodes(pid):
+    return {l[8:-1] for l in fd_links(pid) if l.startswith("socket:[")}
+
+
+def tcp_sockets():
+    """(local port, remote port, state, inode) of every IPv4 and IPv6 TCP
+    socket, from /proc/net; state "0A" is LISTEN."""
+    out = []
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as f:
+            for line in f.readlines()[1:]:
+                col = line.split()
+                out.append((int(col[1].rsplit(":", 1)[1], 16),
+                            int(col[2].rsplit(":", 1)[1], 16), col[3], col[9]))
+    return out
+
+
 def cmdline(pid):
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as f:
@@ -490,20 +523,7 @@ def pytest_sessionstart(session):
 
 def holding(pids, path):
     """The pids among these that have path open."""
-    held = []
-    for pid in pids:
-        try:
-            fds = os.listdir(f"/proc/{pid}/fd")
-        except FileNotFoundError:
-            continue
-        for fd in fds:
-            try:
-                if os.readlink(f"/proc/{pid}/fd/{fd}") == path:
-                    held.append(pid)
-                    break
-            except FileNotFoundError:
-                pass
-    return held
+    return [pid for pid in pids if path in fd_links(pid)]
 
 
 def default_signals(*ignored):

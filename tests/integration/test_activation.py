@@ -7,7 +7,7 @@ import socket
 
 import pytest
 
-from conftest import free_port, http_request, raw_exchange, wait_for
+from conftest import free_port, http_request, wait_for
 
 
 def listening_socket():

@@ -17,7 +17,8 @@ import subprocess
 import threading
 import time
 
-from conftest import PREFORKCTL, SANITIZED, HttpClient, http_request, wait_for
+from conftest import (PREFORKCTL, SANITIZED, HttpClient, http_request, socket_inodes, tcp_sockets,
+                      wait_for)
 
 SMALL_SIZE = 1024
 LARGE_SIZE = (8 << 20) if SANITIZED else (32 << 20)
@@ -36,25 +37,17 @@ def make_files(root):
 def server_side(server_port, client_port):
     """Who holds the server end of a connection that timed out, and in what
     state ('R', 'S', 'T' stopped...): the one clue a timeout leaves."""
-    inode = None
-    with open("/proc/net/tcp") as f:
-        next(f)
-        for line in f:
-            col = line.split()
-            if (int(col[1].rsplit(":", 1)[1], 16), int(col[2].rsplit(":", 1)[1], 16)) == \
-                    (server_port, client_port):
-                inode = col[9]
-    if inode is None:
+    inodes = [i for lp, rp, _, i in tcp_sockets() if (lp, rp) == (server_port, client_port)]
+    if not inodes:
         return "no server socket"
     for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            if f"socket:[{inode}]" in (os.readlink(f"/proc/{pid}/fd/{fd}")
-                                       for fd in os.listdir(f"/proc/{pid}/fd")):
+        if inodes[0] in socket_inodes(pid):
+            try:
                 with open(f"/proc/{pid}/stat") as f:
                     return f"pid {pid} state {f.read().rsplit(')', 1)[1].split()[0]}"
-        except OSError:
-            continue
-    return f"socket {inode} held by no process"
+            except OSError:
+                continue
+    return f"socket {inodes[0]} held by no process"
 
 
 class Load:
@@ -262,22 +255,8 @@ def test_killed_worker_is_respawned_other_connections_unharmed(make_server):
 
 def peer_ports(pid, server_port):
     """Client ports of the connections to server_port that pid holds."""
-    inodes = set()
-    for fd in os.listdir(f"/proc/{pid}/fd"):
-        try:
-            link = os.readlink(f"/proc/{pid}/fd/{fd}")
-        except OSError:
-            continue
-        if link.startswith("socket:["):
-            inodes.add(int(link[8:-1]))
-    ports = set()
-    with open("/proc/net/tcp") as f:
-        next(f)
-        for line in f:
-            col = line.split()
-            if int(col[9]) in inodes and int(col[1].rsplit(":", 1)[1], 16) == server_port:
-                ports.add(int(col[2].rsplit(":", 1)[1], 16))
-    return ports
+    inodes = socket_inodes(pid)
+    return {rp for lp, rp, _, inode in tcp_sockets() if inode in inodes and lp == server_port}
 
 
 def test_connection_exhaustion_then_service_restored(make_server):

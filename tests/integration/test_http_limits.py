@@ -7,7 +7,8 @@ import signal
 import socket
 import time
 
-from conftest import HttpClient, _Reader, http_request, raw_exchange, read_response, wait_for
+from conftest import (HttpClient, _Reader, fd_links, http_request, raw_exchange, read_response,
+                      socket_inodes, tcp_sockets, wait_for)
 
 SMALL = b"small file\n"
 LARGE_SIZE = 32 * 1024 * 1024
@@ -242,7 +243,7 @@ def test_max_requests_recycles_the_worker_with_exact_counts(make_server):
     wait_for(lambda: s.workers() and s.workers() != first, 15, what="a new worker")
     for _ in range(4):
         assert http_request(s.port, "/small.txt").status == 200
-    snap = s.snapshot(timeout=15, pred=lambda x: x["totals"]["requests"] >= 9)
+    s.snapshot(timeout=15, pred=lambda x: x["totals"]["requests"] >= 9)
     for _ in range(3):
         assert s.snapshot(timeout=15)["totals"]["requests"] == 9
 
@@ -293,22 +294,7 @@ MIXED = [b"GET /small.txt HTTP/1.1\r\nHost: x\r\nRange: bytes=0-1,3-4\r\n\r\n",
 
 def open_tcp_connections(pid):
     """Inodes of the TCP sockets pid holds that are not listening."""
-    conns = set()
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        with open(table) as f:
-            for line in f.readlines()[1:]:
-                cols = line.split()
-                if cols[3] != "0A":                  # 0A: LISTEN
-                    conns.add(cols[9])
-    held = set()
-    for fd in os.listdir(f"/proc/{pid}/fd"):
-        try:
-            link = os.readlink(f"/proc/{pid}/fd/{fd}")
-        except FileNotFoundError:
-            continue
-        if link.startswith("socket:["):
-            held.add(link[8:-1])
-    return held & conns
+    return socket_inodes(pid) & {inode for _, _, state, inode in tcp_sockets() if state != "0A"}
 
 
 def test_no_descriptor_leak(make_server):
@@ -321,8 +307,7 @@ def test_no_descriptor_leak(make_server):
             raw_exchange(s.port, data + b"GET /small.txt HTTP/1.1\r\nHost: x\r\n"
                          b"Connection: close\r\n\r\n", timeout=5)
     def fds():
-        d = f"/proc/{worker}/fd"
-        return sorted(os.readlink(os.path.join(d, f)) for f in os.listdir(d))
+        return sorted(fd_links(worker))
 
     def quiet():
         # Lingering closes done: the worker holds no TCP connection. Asked of

@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from conftest import PREFORKD, SANITIZED, HttpClient, fd_count, http_request, wait_for
+from conftest import PREFORKD, SANITIZED, HttpClient, fd_count, fd_links, http_request, wait_for
 
 
 FILES = 4  # regular files make_files creates
@@ -47,11 +47,7 @@ def fd_kinds(pid, root):
     it holds): the worker's open-file cache legitimately keeps up to one fd
     per file served, so those are counted apart, not compared one to one."""
     kinds, cached = [], 0
-    for fd in os.listdir(f"/proc/{pid}/fd"):
-        try:
-            link = os.readlink(f"/proc/{pid}/fd/{fd}")
-        except OSError:
-            continue
+    for link in fd_links(pid):
         if link.startswith(root + "/"):
             cached += 1
         else:

@@ -6,7 +6,7 @@ import socket
 import subprocess
 import time
 
-from conftest import PREFORKD, alive, http_request, mqueues, wait_for
+from conftest import PREFORKD, alive, fd_links, http_request, mqueues, wait_for
 
 
 def run_check(conf_path):
@@ -213,16 +213,6 @@ def test_workers_exit_when_supervisor_is_killed(make_server):
         wait_for(lambda: not alive(p), 15, what=f"orphan worker {p} to exit")
     for q in mqueues(s.pid):
         os.unlink(os.path.join("/dev/mqueue", q))
-
-
-def fd_links(pid):
-    out = []
-    for fd in os.listdir(f"/proc/{pid}/fd"):
-        try:
-            out.append(os.readlink(f"/proc/{pid}/fd/{fd}"))
-        except OSError:
-            pass
-    return out
 
 
 def test_no_worker_holds_another_workers_channel(make_server):
