@@ -9,6 +9,7 @@ import json
 import os
 import re
 import select
+import shutil
 import signal
 import socket
 import subprocess
@@ -534,6 +535,23 @@ def default_signals(*ignored):
     for sig in (signal.SIGHUP, signal.SIGINT, signal.SIGQUIT, signal.SIGTERM,
                 signal.SIGUSR1, signal.SIGUSR2, signal.SIGTTIN, signal.SIGTTOU):
         signal.signal(sig, signal.SIG_IGN if sig in ignored else signal.SIG_DFL)
+
+
+def fake_preforkd(directory, pidfile="p.pid", ignore=()):
+    """A live stand-in for preforkd where a real one is not needed: a copy
+    of sleep named preforkd (the name preforkctl and the init script look
+    for in /proc/PID/exe, so a shell cannot do), with default signal actions
+    except those in ignore, and a pidfile (mode 0644) naming it. Returns
+    (Popen, pidfile path); the caller kills it."""
+    exe_path = os.path.join(directory, "preforkd")
+    if not os.path.exists(exe_path):
+        shutil.copy("/bin/sleep", exe_path)
+    p = subprocess.Popen([exe_path, "300"], preexec_fn=lambda: default_signals(*ignore))
+    path = os.path.join(directory, pidfile)
+    with open(path, "w") as f:
+        f.write(f"{p.pid}\n")
+    os.chmod(path, 0o644)
+    return p, path
 
 
 def exe(pid):

@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from conftest import PREFORKCTL, PREFORKD, alive, default_signals, http_request, mqueues, wait_for
+from conftest import PREFORKCTL, PREFORKD, alive, fake_preforkd, http_request, mqueues, wait_for
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SCRIPT = os.path.abspath(os.path.join(HERE, "..", "..", "scripts", "preforkd.init"))
@@ -223,18 +223,13 @@ def test_defaults_file_and_environment(make_server, tmp_path):
 
 
 def test_stop_is_bounded_and_reports(tmp_path):
-    # A "preforkd" that ignores TERM (a renamed sleep); graceful_timeout in
-    # the config sets how long stop waits: 500ms -> 1s + 5s margin.
-    exe = tmp_path / "preforkd"
-    shutil.copy("/bin/sleep", exe)
-    p = subprocess.Popen([str(exe), "300"],
-                         preexec_fn=lambda: default_signals(signal.SIGTERM))
+    # A "preforkd" that ignores TERM; graceful_timeout in the config sets
+    # how long stop waits: 500ms -> 1s + 5s margin.
+    p, pidfile = fake_preforkd(str(tmp_path), ignore=(signal.SIGTERM,))
     try:
         conf = tmp_path / "p.conf"
         conf.write_text("graceful_timeout = 500ms\n")
-        pidfile = tmp_path / "p.pid"
-        pidfile.write_text(f"{p.pid}\n")
-        env = base_env(tmp_path, PIDFILE=str(pidfile), CONFIG=str(conf))
+        env = base_env(tmp_path, PIDFILE=pidfile, CONFIG=str(conf))
         rc, out, err = init(env, "stop")
         assert (rc, err) == (1, f"preforkd: pid {p.pid} did not stop within 6s\n")
         env["STOP_TIMEOUT"] = "1"
@@ -252,13 +247,7 @@ def test_status_as_an_unprivileged_user(tmp_path):
     d = tempfile.mkdtemp(prefix="preforkd-init-")
     try:
         os.chmod(d, 0o755)
-        exe = os.path.join(d, "preforkd")
-        shutil.copy("/bin/sleep", exe)
-        p = subprocess.Popen([exe, "300"], preexec_fn=default_signals)
-        pidfile = os.path.join(d, "p.pid")
-        with open(pidfile, "w") as f:
-            f.write(f"{p.pid}\n")
-        os.chmod(pidfile, 0o644)
+        p, pidfile = fake_preforkd(d)
         env = base_env(tmp_path, PIDFILE=pidfile)
         r = subprocess.run([SHELL, SCRIPT, "status"], env=env, capture_output=True, text=True,
                            user="nobody", group="nogroup", extra_groups=[], timeout=30)

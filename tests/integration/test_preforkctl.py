@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from conftest import PREFORKCTL, alive, default_signals, mqueues, wait_for
+from conftest import PREFORKCTL, alive, fake_preforkd, mqueues, wait_for
 
 SNAPSHOT = {
     "version": 1, "time": "2026-11-23T15:04:05Z", "pid": 4242, "uptime_s": 3725.5,
@@ -61,14 +61,9 @@ def fake(tmp_path):
     made = []
 
     def start():
-        exe = tmp_path / "preforkd"
-        if not exe.exists():
-            shutil.copy("/bin/sleep", exe)
-        p = subprocess.Popen([str(exe), "300"], preexec_fn=default_signals)
+        p, pidfile = fake_preforkd(str(tmp_path), f"fake{len(made) + 1}.pid")
         made.append(p)
-        pidfile = tmp_path / f"fake{len(made)}.pid"
-        pidfile.write_text(f"{p.pid}\n")
-        return p, str(pidfile)
+        return p, pidfile
 
     yield start
     for p in made:
@@ -207,16 +202,9 @@ def test_stop_waits_for_the_exit(fake):
 
 
 def test_stop_timeout_is_reported(tmp_path):
-    # A "preforkd" that ignores TERM: a shell cannot be renamed, so use a
-    # copy of sleep started with TERM ignored (ignored signals survive exec).
-    exe = tmp_path / "preforkd"
-    shutil.copy("/bin/sleep", exe)
-    p = subprocess.Popen([str(exe), "300"],
-                         preexec_fn=lambda: default_signals(signal.SIGTERM))
+    p, pidfile = fake_preforkd(str(tmp_path), ignore=(signal.SIGTERM,))
     try:
-        pidfile = tmp_path / "p.pid"
-        pidfile.write_text(f"{p.pid}\n")
-        rc, out, err = ctl("-p", str(pidfile), "stop", "--timeout", "1")
+        rc, out, err = ctl("-p", pidfile, "stop", "--timeout", "1")
         assert rc == 1
         assert one_line(err) == f"preforkctl: preforkd (pid {p.pid}) still running after 1s"
         assert p.poll() is None
@@ -240,13 +228,7 @@ def test_permission_denied_is_4():
     d = tempfile.mkdtemp(prefix="preforkctl-perm-")
     try:
         os.chmod(d, 0o755)
-        exe = os.path.join(d, "preforkd")
-        shutil.copy("/bin/sleep", exe)
-        p = subprocess.Popen([exe, "300"], preexec_fn=default_signals)
-        pidfile = os.path.join(d, "p.pid")
-        with open(pidfile, "w") as f:
-            f.write(f"{p.pid}\n")
-        os.chmod(pidfile, 0o644)
+        p, pidfile = fake_preforkd(d)
         for args in (("reload",), ("stop",), ("scale", "2")):
             rc, out, err = ctl("-p", pidfile, *args, user="nobody")
             assert rc == 4, (args, rc, err)
