@@ -104,17 +104,23 @@ static int ctl_error(int code, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 static int ctl_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+static void __attribute__((format(printf, 2, 0)))
+ctl_vsay(const char *tail, const char *fmt, va_list ap)
+{
+	fputs("preforkctl: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputs(tail, stderr);
+}
+
 /* One clear line on stderr; returns code so callers can `return ctl_error(..)`. */
 static int
 ctl_error(int code, const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("preforkctl: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	ctl_vsay("\n", fmt, ap);
 	va_end(ap);
-	fputs("\n", stderr);
 	return code;
 }
 
@@ -124,11 +130,9 @@ ctl_usage(const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("preforkctl: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	ctl_vsay(" (see preforkctl -h)\n", fmt, ap);
 	va_end(ap);
-	fputs(" (see preforkctl -h)\n", stderr);
 	return CTL_USAGE;
 }
 
