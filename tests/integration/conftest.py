@@ -257,6 +257,17 @@ def http_request(port, path, method="GET", headers=None, version="1.1", body=Non
         return c.request(path, method, h, version, body)
 
 
+def bytes_until_eof(sock):
+    """How many more bytes sock delivers before the peer closes (within the
+    socket's own timeout for each read)."""
+    total = 0
+    while True:
+        chunk = sock.recv(1 << 20)
+        if not chunk:
+            return total
+        total += len(chunk)
+
+
 def raw_exchange(port, data, timeout=5.0, host="127.0.0.1"):
     """Sends raw bytes, returns everything received until the server closes
     or timeout seconds pass without data."""

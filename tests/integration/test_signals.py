@@ -7,22 +7,26 @@ import signal
 import socket
 import struct
 
-from conftest import alive, free_port, holding, http_request, mqueues, wait_for
+from conftest import alive, bytes_until_eof, free_port, holding, http_request, mqueues, wait_for
 
 CTL_SCALE_ABS, CTL_SCALE_REL, CTL_RELOAD, CTL_STOP, CTL_QUIT, CTL_REOPEN = range(1, 7)
 MSG_CONTROL = 30
 
 
-def ctl_send(pid, payload):
-    """Sends raw bytes to the supervisor's control queue (POSIX mq via libc)."""
+def mq_send_raw(name, payload):
+    """Sends raw bytes to a POSIX message queue (via libc)."""
     rt = ctypes.CDLL("librt.so.1", use_errno=True)
     rt.mq_open.restype = ctypes.c_int
-    q = rt.mq_open(f"/preforkd.{pid}.ctl".encode(), os.O_WRONLY | os.O_NONBLOCK)
+    q = rt.mq_open(name.encode(), os.O_WRONLY | os.O_NONBLOCK)
     assert q >= 0, os.strerror(ctypes.get_errno())
     try:
         assert rt.mq_send(q, payload, len(payload), 0) == 0, os.strerror(ctypes.get_errno())
     finally:
         rt.mq_close(q)
+
+
+def ctl_send(pid, payload):
+    mq_send_raw(f"/preforkd.{pid}.ctl", payload)
 
 
 def control(pid, cmd, arg=0):
@@ -236,13 +240,7 @@ def test_usr1_reopens_worker_access_logs(make_server):
 
 
 def stats_send(pid, payload):
-    rt = ctypes.CDLL("librt.so.1", use_errno=True)
-    q = rt.mq_open(f"/preforkd.{pid}.stats".encode(), os.O_WRONLY | os.O_NONBLOCK)
-    assert q >= 0, os.strerror(ctypes.get_errno())
-    try:
-        assert rt.mq_send(q, payload, len(payload), 0) == 0, os.strerror(ctypes.get_errno())
-    finally:
-        rt.mq_close(q)
+    mq_send_raw(f"/preforkd.{pid}.stats", payload)
 
 
 def test_stats_queue_drops_malformed_messages(make_server):
@@ -285,12 +283,7 @@ def test_term_lets_a_download_in_flight_finish(make_server):
     assert got.startswith(b"HTTP/1.1 200")
     s.signal(signal.SIGTERM)
     wait_for(lambda: "graceful stop" in s.error_log(), what="the stop to begin")
-    received = len(got.partition(b"\r\n\r\n")[2])
-    while True:
-        chunk = c.recv(1 << 20)
-        if not chunk:
-            break
-        received += len(chunk)
+    received = len(got.partition(b"\r\n\r\n")[2]) + bytes_until_eof(c)
     c.close()
     assert received == size
     assert s.wait_exit() == 0

@@ -6,7 +6,7 @@ import socket
 import subprocess
 import time
 
-from conftest import PREFORKD, alive, fd_links, http_request, mqueues, wait_for
+from conftest import PREFORKD, alive, bytes_until_eof, fd_links, http_request, mqueues, wait_for
 
 
 def run_check(conf_path):
@@ -200,13 +200,7 @@ def test_workers_exit_when_supervisor_is_killed(make_server):
     assert got.startswith(b"HTTP/1.1 200")
     os.kill(s.pid, signal.SIGKILL)
     s.wait_exit()
-    head, _, body = got.partition(b"\r\n\r\n")
-    received = len(body)
-    while True:
-        chunk = c.recv(1 << 20)
-        if not chunk:
-            break
-        received += len(chunk)
+    received = len(got.partition(b"\r\n\r\n")[2]) + bytes_until_eof(c)
     c.close()
     assert received == size, "the in-flight download completed"
     for p in pids:
