@@ -398,6 +398,40 @@ def test_stop_escalates_term_int_kill(tmp_path, ignore, last):
         p.wait()
 
 
+def test_kill_takes_the_whole_process_group_and_what_the_server_leaves(tmp_path):
+    """A daemonized supervisor leads its process group and its workers are
+    in it: after KILL nothing would retire them, so the script kills the
+    group, and removes the pidfile and queues the server could not."""
+    import ctypes
+    exe_path = os.path.join(str(tmp_path), "preforkd")  # a python named preforkd
+    shutil.copy(PYTHON, exe_path)
+    code = ("import os, signal, time\n"
+            "for s in (signal.SIGTERM, signal.SIGINT): signal.signal(s, signal.SIG_IGN)\n"
+            "pid = os.fork()\n"
+            "if pid: print(pid, flush=True)\n"
+            "time.sleep(300)\n")
+    rt = ctypes.CDLL("librt.so.1", use_errno=True)
+    rt.mq_open.argtypes = [ctypes.c_char_p, ctypes.c_int, ctypes.c_uint, ctypes.c_void_p]
+    leader = subprocess.Popen([exe_path, "-c", code], start_new_session=True,
+                              stdout=subprocess.PIPE, text=True)
+    queue = f"/preforkd.{leader.pid}.ctl"
+    try:
+        worker = int(leader.stdout.readline())
+        assert rt.mq_open(queue.encode(), os.O_CREAT | os.O_RDWR, 0o600, None) != -1
+        pidfile = write_pidfile(str(tmp_path), leader.pid)
+        env = init_env(tmp_path, PIDFILE=pidfile, STOP_TIMEOUT=1)
+        rc, out, err = init(env, "stop")
+        assert (rc, out) == (0, f"preforkd: stopped (pid {leader.pid}, killed)\n"), err
+        assert leader.wait(10) == -signal.SIGKILL
+        wait_for(lambda: not alive(worker), 10, what="the worker to die with its group")
+        assert not os.path.exists(pidfile) and not os.path.exists("/dev/mqueue" + queue)
+    finally:
+        if leader.poll() is None:
+            os.killpg(leader.pid, signal.SIGKILL)
+        leader.wait()
+        rt.mq_unlink(queue.encode())
+
+
 @pytest.mark.parametrize("line,args,secs", [
     ('graceful_timeout = "1s"   # quoted, with a comment', "", 6),
     ("graceful_timeout = 0d", "", 5),
