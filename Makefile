@@ -100,7 +100,7 @@ install: all
 	sed 's|/usr/local|$(PREFIX)|g' scripts/preforkd.service > $(DESTDIR)/lib/systemd/system/preforkd.service && chmod 0644 $(DESTDIR)/lib/systemd/system/preforkd.service
 	install -m 0644 scripts/preforkd.socket $(DESTDIR)/lib/systemd/system/preforkd.socket
 	install -m 0644 scripts/preforkd.default $(DESTDIR)$(PREFIX)/share/doc/preforkd/preforkd.default
-	install -m 0644 scripts/preforkd.logrotate $(DESTDIR)/etc/logrotate.d/preforkd
+	sed 's|/usr/local|$(PREFIX)|g' scripts/preforkd.logrotate > $(DESTDIR)/etc/logrotate.d/preforkd && chmod 0644 $(DESTDIR)/etc/logrotate.d/preforkd
 	install -m 0644 scripts/preforkd.conf.example $(DESTDIR)$(PREFIX)/share/doc/preforkd/preforkd.conf.example
 
 clean:

@@ -23,11 +23,13 @@
 #include "ipc/mqueue.h"
 #include "ipc/msg.h"
 #include "supervisor/config.h"
+#include "supervisor/ctl_config.h"
+#include "supervisor/ctl_proc.h"
 #include "supervisor/ctl_status.h"
 #include "supervisor/listen.h"
 #include "supervisor/status.h"
 
-#define CTL_DEFAULT_PIDFILE "/run/preforkd.pid"
+#define CTL_DEFAULT_PIDFILE "/run/preforkd/preforkd.pid"
 #define CTL_STATUS_WAIT_MS 3000
 #define CTL_SEND_WAIT_MS 2000
 
@@ -82,6 +84,7 @@ static const char ctl_usage_text[] =
 "options:\n"
 "  -p PIDFILE         the supervisor's pidfile (default " CTL_DEFAULT_PIDFILE ")\n"
 "  -c CONFIG          take pidfile and status_pipe from this config file\n"
+"                     (no pidfile key there: the default pidfile)\n"
 "  -s STATUS_PIPE     the status FIFO (default: status_pipe of -c CONFIG)\n"
 "  -h, --help         this text\n"
 "  -V, --version      the version\n"
@@ -266,40 +269,11 @@ ctl_parse_args(struct ctl *c, int argc, char **argv)
 
 /* ---- finding the supervisor ------------------------------------------- */
 
-/* The last "key = value" of key in a config file, read leniently: used
- * when the file no longer parses, so a broken edit does not keep the
- * operator from stopping or inspecting the running server. */
-static void
-ctl_config_scan(const char *path, const char *key, char *out, size_t len)
-{
-	char line[CONFIG_LINE_MAX + 2], *p, *e;
-	size_t klen = strlen(key);
-	FILE *f;
-
-	if ((f = fopen(path, "re")) == NULL)
-		return;
-	while (fgets(line, sizeof(line), f) != NULL) {
-		for (p = line; *p == ' ' || *p == '\t'; p++)
-			;
-		if (strncmp(p, key, klen) != 0)
-			continue;
-		for (p += klen; *p == ' ' || *p == '\t'; p++)
-			;
-		if (*p++ != '=')
-			continue;
-		for (; *p == ' ' || *p == '\t'; p++)
-			;
-		for (e = p + strlen(p); e > p && strchr(" \t\r\n", e[-1]) != NULL; e--)
-			;
-		*e = '\0';
-		strlcpy(out, p, len);
-	}
-	fclose(f);
-}
-
-/* Takes pidfile and status_pipe from -c CONFIG unless given directly. A
- * file that does not parse is an error for reload (the server would refuse
- * it too); other commands warn and read the two keys leniently. */
+/* Takes pidfile and status_pipe from -c CONFIG unless given directly; a
+ * config without a pidfile key means the default pidfile (the init script
+ * and the systemd unit pass that one). A file that does not parse is an
+ * error for reload (the server would refuse it too); other commands warn
+ * and read it leniently, with the same parser, without the refused lines. */
 static int
 ctl_load_config(struct ctl *c)
 {
@@ -316,14 +290,12 @@ ctl_load_config(struct ctl *c)
 		if (c->ctl_cmd == CTL_RELOAD || access(c->config, R_OK) == -1)
 			return ctl_error(CTL_FAIL, "%s", err);
 		fprintf(stderr, "preforkctl: warning: %s\n", err);
-		ctl_config_scan(c->config, "pidfile", conf.pidfile, sizeof(conf.pidfile));
-		ctl_config_scan(c->config, "status_pipe", conf.status_pipe,
-		    sizeof(conf.status_pipe));
+		if (ctl_config_load_lenient(&conf, c->config) == -1)
+			return ctl_error(CTL_FAIL, "%s: cannot read it", c->config);
 	}
-	if (conf.pidfile[0] == '\0')
-		return ctl_error(CTL_FAIL, "%s sets no pidfile; give -p PIDFILE", c->config);
 	c->graceful_s = (conf.graceful_timeout_ms + 999) / 1000;
-	strlcpy(c->pidbuf, conf.pidfile, sizeof(c->pidbuf));
+	strlcpy(c->pidbuf, conf.pidfile[0] != '\0' ? conf.pidfile : CTL_DEFAULT_PIDFILE,
+	    sizeof(c->pidbuf));
 	c->pidfile = c->pidbuf;
 	if (c->status_pipe == NULL && conf.status_pipe[0] != '\0') {
 		strlcpy(c->pipebuf, conf.status_pipe, sizeof(c->pipebuf));
@@ -358,49 +330,13 @@ ctl_read_pidfile(const char *path, pid_t *pid)
 	return 0;
 }
 
-/* A zombie answers kill(pid, 0) but is gone for our purposes (its parent
- * simply has not reaped it yet). */
-static bool
-ctl_is_zombie(pid_t pid)
-{
-	char path[64], buf[512], *p;
-	FILE *f;
-	size_t n;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	if ((f = fopen(path, "re")) == NULL)
-		return false;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	p = strrchr(buf, ')');
-	return p != NULL && (p[2] == 'Z' || p[2] == 'X');
-}
-
 /* 1 alive, 0 gone, -1 alive but not ours to signal. */
 static int
 ctl_alive(pid_t pid)
 {
 	if (kill(pid, 0) == -1)
 		return errno == EPERM ? -1 : 0;
-	return ctl_is_zombie(pid) ? 0 : 1;
-}
-
-/* A pid recycled by some other program must not get our signals. When
- * /proc tells us the executable, its name must start with "preforkd". */
-static bool
-ctl_is_preforkd(pid_t pid)
-{
-	char path[64], exe[PATH_MAX];
-	const char *base;
-	ssize_t n;
-
-	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
-	if ((n = readlink(path, exe, sizeof(exe) - 1)) == -1)
-		return true; /* cannot tell (not ours, or no /proc): trust the pidfile */
-	exe[n] = '\0';
-	base = strrchr(exe, '/') != NULL ? strrchr(exe, '/') + 1 : exe;
-	return strncmp(base, "preforkd", 8) == 0;
+	return ctl_proc_is_zombie(pid) ? 0 : 1;
 }
 
 /* Sets c->pid to a live supervisor. Returns -1 when found, else the exit
@@ -410,6 +346,7 @@ ctl_find(struct ctl *c)
 {
 	FILE *out = strcmp(c->command, "status") == 0 ? stdout : stderr;
 	const char *pre = out == stderr ? "preforkctl: " : "";
+	char what[320];
 	int r;
 
 	if ((r = ctl_read_pidfile(c->pidfile, &c->pid)) == -1) {
@@ -421,10 +358,14 @@ ctl_find(struct ctl *c)
 	if (r == -2)
 		return ctl_error(CTL_FAIL, "pidfile %s holds no pid: %s", c->pidfile,
 		    strerror(errno));
-	r = ctl_alive(c->pid);
-	if (r == 0 || (r == 1 && !ctl_is_preforkd(c->pid))) {
+	if ((r = ctl_alive(c->pid)) == 0) {
 		fprintf(out, "%spreforkd is not running: stale pidfile %s (pid %d)\n",
 		    pre, c->pidfile, (int)c->pid);
+		return CTL_FAIL;
+	}
+	if (!ctl_proc_is_preforkd(c->pid, what, sizeof(what))) {
+		fprintf(out, "%spreforkd is not running: stale pidfile %s (pid %d is %s; "
+		    "not signalled)\n", pre, c->pidfile, (int)c->pid, what);
 		return CTL_FAIL;
 	}
 	c->foreign = r == -1;
@@ -568,10 +509,11 @@ ctl_scale_arg(struct ctl *c)
 static bool
 ctl_check_running(const struct config *conf)
 {
+	char what[320];
 	pid_t pid;
 
 	return conf->pidfile[0] != '\0' && ctl_read_pidfile(conf->pidfile, &pid) == 0 &&
-	    ctl_alive(pid) != 0 && ctl_is_preforkd(pid);
+	    ctl_alive(pid) != 0 && ctl_proc_is_preforkd(pid, what, sizeof(what));
 }
 
 /* preforkd -t in process: the same checks and messages, except that the

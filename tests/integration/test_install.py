@@ -99,6 +99,7 @@ def test_unit_has_the_keys_operators_expect():
     assert svc["ExecStart"].split()[:3] == ["/usr/local/sbin/preforkd", "-c",
                                             "/etc/preforkd/preforkd.conf"]
     assert "--daemon=off" in svc["ExecStart"].split()
+    # Two ExecReload lines (preforkd -t, then HUP): configparser keeps the last.
     assert svc["ExecReload"] == "/bin/kill -HUP $MAINPID"
     assert svc["KillMode"] == "mixed" and svc["KillSignal"] == "SIGTERM"
     assert int(svc["TimeoutStopSec"]) > 30  # graceful_timeout defaults to 30s
@@ -109,7 +110,8 @@ def test_unit_has_the_keys_operators_expect():
                        ("ProtectHome", "yes"), ("PrivateTmp", "yes")):
         assert svc[key] == value, key
     assert "PrivateIPC" not in svc  # preforkctl needs the host's message queues
-    assert "/run" in svc["ReadWritePaths"].split()
+    # RuntimeDirectory for pidfile and FIFO; the rest of /run stays read-only.
+    assert svc["RuntimeDirectory"] == "preforkd" and "ReadWritePaths" not in svc
     assert u["Install"]["WantedBy"] == "multi-user.target"
     assert "network-online.target" in u["Unit"]["After"].split()
 
@@ -262,8 +264,14 @@ def test_logrotate_snippet_directives():
     assert {"daily", "rotate", "compress", "delaycompress", "missingok", "notifempty",
             "sharedscripts", "postrotate", "endscript"} <= directives
     assert "rotate 14" in open(LOGROTATE).read()
-    assert "USR1" in post and "/run/preforkd.pid" in post
+    assert "preforkctl -p /run/preforkd/preforkd.pid reopen" in post and "kill" not in post
     assert subprocess.run(["sh", "-n", "-c", post]).returncode == 0
+
+
+def for_test(text, pidfile):
+    """The snippet with this build's preforkctl and a test's pidfile."""
+    return text.replace("/usr/local/bin/preforkctl", PREFORKCTL) \
+        .replace("/run/preforkd/preforkd.pid", pidfile)
 
 
 def read(path):
@@ -301,7 +309,7 @@ def rotate_and_check(s, reopen):
 
 def test_logrotate_postrotate_reopens_logs(server):
     _, _, post = logrotate_stanza()
-    script = post.replace("/run/preforkd.pid", server.pidfile)
+    script = for_test(post, server.pidfile)
 
     def run_postrotate():
         r = subprocess.run(["sh", "-c", script], capture_output=True, text=True, timeout=30)
@@ -319,14 +327,14 @@ def test_preforkctl_reopen_reopens_logs(server):
 
 def test_postrotate_without_a_server_succeeds(tmp_path):
     _, _, post = logrotate_stanza()
-    script = post.replace("/run/preforkd.pid", str(tmp_path / "none.pid"))
+    script = for_test(post, str(tmp_path / "none.pid"))
     assert subprocess.run(["sh", "-c", script]).returncode == 0
 
 
 @pytest.mark.skipif(shutil.which("logrotate") is None, reason="logrotate is not installed")
 def test_logrotate_itself(server, tmp_path):
-    text = open(LOGROTATE).read().replace("/var/log/preforkd", os.path.dirname(server.access_log_path)) \
-        .replace("/run/preforkd.pid", server.pidfile)
+    text = for_test(open(LOGROTATE).read().replace(
+        "/var/log/preforkd", os.path.dirname(server.access_log_path)), server.pidfile)
     conf = tmp_path / "logrotate.conf"
     conf.write_text(text)
     state = tmp_path / "state"

@@ -505,11 +505,11 @@ def test_check_reports_an_address_in_use(make_server):
     assert f"127.0.0.1:{s.port}" in one_line(err)
 
 
-def test_config_without_pidfile_is_an_error(make_server):
+def test_config_without_pidfile_means_the_default_pidfile(make_server):
+    # The init script and the systemd unit pass --pidfile=/run/preforkd/preforkd.pid.
     s = make_server(pidfile=None)
-    rc, out, err = ctl("-c", s.conf_path, "status")
-    assert rc == 1
-    assert one_line(err) == f"preforkctl: {s.conf_path} sets no pidfile; give -p PIDFILE"
+    assert ctl("-c", s.conf_path, "status") == (
+        3, "preforkd is not running (no pidfile /run/preforkd/preforkd.pid)\n", "")
 
 
 def test_a_broken_config_still_lets_the_operator_stop(server):
