@@ -6,7 +6,8 @@ import socket
 import subprocess
 import time
 
-from conftest import PREFORKD, alive, bytes_until_eof, ctx_switches, fd_links, holding, http_request, mqueues, wait_for
+from conftest import (PREFORKD, alive, bytes_until_eof, ctx_switches, fd_links, holding, http_request, mqueues,
+                      public_dir, wait_for)
 
 
 def run_check(conf_path):
@@ -258,10 +259,8 @@ def test_workers_drop_privileges_when_root(make_server, tmp_path):
         import pytest
         pytest.skip("needs root")
     import pwd
-    import tempfile
     nobody = pwd.getpwnam("nobody")
-    www = tempfile.mkdtemp(prefix="preforkd-www-")
-    os.chmod(www, 0o755)
+    www = public_dir("pf-www-")   # nobody must reach it, whatever TMPDIR is
     with open(os.path.join(www, "hello.txt"), "w") as f:
         f.write("hello\n")
     os.chmod(os.path.join(www, "hello.txt"), 0o644)
@@ -291,12 +290,9 @@ def test_access_log_in_root_owned_dir_is_written_by_dropped_workers(make_server)
         pytest.skip("needs root")
     import pwd
     import shutil
-    import tempfile
     nobody = pwd.getpwnam("nobody")
-    www = tempfile.mkdtemp(prefix="preforkd-www-")
-    logs = tempfile.mkdtemp(prefix="preforkd-logs-")
-    os.chmod(www, 0o755)
-    os.chmod(logs, 0o755)
+    www = public_dir("pf-www-")
+    logs = public_dir("pf-logs-")
     with open(os.path.join(www, "hello.txt"), "w") as f:
         f.write("hello\n")
     os.chmod(os.path.join(www, "hello.txt"), 0o644)
