@@ -33,6 +33,12 @@ status_check_path(const char *path, bool create, char *err, size_t errlen)
 	struct stat st;
 
 	if (stat(path, &st) == 0) {
+		/* A reused FIFO gets the mode of a created one: who may read
+		 * the status must not depend on who made the FIFO. */
+		if (S_ISFIFO(st.st_mode) && create && chmod(path, 0640) == -1) {
+			snprintf(err, errlen, "status_pipe %s: chmod: %s", path, strerror(errno));
+			return -1;
+		}
 		if (S_ISFIFO(st.st_mode))
 			return 0;
 		snprintf(err, errlen, "status_pipe %s: exists and is not a FIFO", path);

@@ -579,9 +579,16 @@ sup_quit(struct sup *s)
 static void
 sup_reopen(struct sup *s)
 {
+	char err[CONFIG_ERR_LEN];
+
 	sup_prepare_access_log(s);
 	if (log_reopen() == -1)
 		log_warn("reopening the error log");
+	/* The new file must be writable by workers that dropped privileges,
+	 * or they keep writing to the rotated one (nginx chowns it too). */
+	if (daemon_prepare_log(s->conf.error_log, s->conf.user, s->conf.group,
+	    err, sizeof(err)) == -1)
+		log_warnx("error log: %s", err);
 	for (int i = 0; i < PROCS_MAX; i++) {
 		struct proc *p = &s->procs.p[i];
 

@@ -13,6 +13,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 
 import pytest
@@ -24,10 +25,40 @@ PREFORKD = os.path.join(BUILD, "preforkd")
 PREFORKCTL = os.path.join(BUILD, "preforkctl")
 MQUEUE_DIR = "/dev/mqueue"
 SANITIZED = os.path.basename(BUILD) == "asan"
-SANITIZER_REPORT = re.compile(r"ERROR: (Address|Leak|Undefined)Sanitizer|runtime error: |"
-                              r"SUMMARY: (Address|Leak|Undefined)Sanitizer")
+SANITIZER_REPORT = re.compile(r"ERROR: \w*Sanitizer|runtime error: |SUMMARY: \w*Sanitizer")
 # Server.signal (a method) hides the module inside the class body.
 _SIGTERM = signal.SIGTERM
+SBIN_DIRS = ("/usr/local/sbin", "/usr/sbin", "/sbin")
+
+
+def which(name):
+    """shutil.which that also looks in the sbin directories, which a
+    non-root user's PATH often lacks (start-stop-daemon, logrotate)."""
+    path = os.environ.get("PATH", "") + os.pathsep + os.pathsep.join(SBIN_DIRS)
+    return shutil.which(name, path=path)
+
+
+def public_dir(prefix="pf-"):
+    """A fresh 0755 directory under /tmp, so that another user (nobody)
+    can reach what a test puts there whatever the mode of the checkout's
+    or TMPDIR's parents; its path is short enough for AF_UNIX sockets
+    (108 bytes) whatever TMPDIR is. The caller removes it."""
+    d = tempfile.mkdtemp(prefix=prefix, dir="/tmp")
+    os.chmod(d, 0o755)
+    return d
+
+
+def stage_binaries(directory):
+    """Copies preforkd and preforkctl of this build into directory (mode
+    0755) and returns their paths, for tests that run them as another user:
+    the build directory may sit in a 0700 folder (root's home, mktemp -d)."""
+    out = []
+    for src in (PREFORKD, PREFORKCTL):
+        dst = os.path.join(directory, os.path.basename(src))
+        shutil.copy(src, dst)
+        os.chmod(dst, 0o755)
+        out.append(dst)
+    return tuple(out)
 
 
 # --- waiting -----------------------------------------------------------------
@@ -71,6 +102,15 @@ def children(pid):
             if st and int(st[1]) == pid and st[0] not in ("Z", "X"):
                 kids.append(int(d))
     return sorted(kids)
+
+
+def ctx_switches(pid):
+    """(voluntary, involuntary) context switches of pid: each time it
+    blocked (in epoll_wait, say), and each time it was preempted. A loop
+    that spins never blocks, so its voluntary count stands still."""
+    with open(f"/proc/{pid}/status") as f:
+        out = dict(line.split(":", 1) for line in f if "ctxt_switches" in line)
+    return int(out["voluntary_ctxt_switches"]), int(out["nonvoluntary_ctxt_switches"])
 
 
 def fd_count(pid):
@@ -132,12 +172,33 @@ def _ensure_mqueue_mounted():
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
+QUEUE_SUFFIXES = ("stats", "ctl")
+_SEEN_PIDS = set()  # supervisors this run started, for the check by name
+
+
+def _queue_exists(name):
+    """Asks the kernel by name (mq_open without O_CREAT), which works
+    without /dev/mqueue mounted: ENOENT means gone, anything else exists."""
+    import ctypes
+    rt = ctypes.CDLL("librt.so.1", use_errno=True)
+    q = rt.mq_open(f"/{name}".encode(), os.O_RDONLY | os.O_NONBLOCK)
+    if q >= 0:
+        rt.mq_close(q)
+        return True
+    return ctypes.get_errno() != errno.ENOENT
+
+
 def mqueues(pid=None):
-    """Names of preforkd queues in /dev/mqueue (all, or one supervisor's)."""
-    if not os.path.isdir(MQUEUE_DIR):
-        return []
-    prefix = "preforkd." if pid is None else f"preforkd.{pid}."
-    return sorted(n for n in os.listdir(MQUEUE_DIR) if n.startswith(prefix))
+    """Names of preforkd queues (all, or one supervisor's). Listed from
+    /dev/mqueue when it is mounted; otherwise probed by name, for one pid
+    or for every supervisor this run has seen, so that the leftover check
+    never silently checks nothing."""
+    if os.path.ismount(MQUEUE_DIR):
+        prefix = "preforkd." if pid is None else f"preforkd.{pid}."
+        return sorted(n for n in os.listdir(MQUEUE_DIR) if n.startswith(prefix))
+    pids = [pid] if pid is not None else sorted(_SEEN_PIDS)
+    return sorted(f"preforkd.{p}.{x}" for p in pids for x in QUEUE_SUFFIXES
+                  if _queue_exists(f"preforkd.{p}.{x}"))
 
 
 # --- HTTP client --------------------------------------------------------------
@@ -268,9 +329,47 @@ def bytes_until_eof(sock):
         total += len(chunk)
 
 
+class StalledDownload:
+    """A GET of a large sparse file whose client reads only the head and
+    then stops reading (4 KiB receive buffer): a request in flight that a
+    graceful stop waits for and a fast stop cuts short."""
+    SIZE = 32 * 1024 * 1024
+
+    def __init__(self, server, name="stalled.bin"):
+        path = os.path.join(server.root, name)
+        if not os.path.exists(path):
+            with open(path, "wb") as f:
+                f.truncate(self.SIZE)
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        self.sock.settimeout(10)
+        self.sock.connect(("127.0.0.1", server.port))
+        self.sock.sendall(f"GET /{name} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = self.sock.recv(4096)
+            assert chunk, "closed before the head"
+            head += chunk
+        assert head.startswith(b"HTTP/1.1 200 "), head[:80]
+        self.got = len(head.split(b"\r\n\r\n", 1)[1])
+
+    def rest(self):
+        """Reads to the end; returns the body bytes received in all. A
+        reset counts as an end (a cut-short transfer may be reset)."""
+        try:
+            self.got += bytes_until_eof(self.sock)
+        except ConnectionResetError:
+            pass
+        return self.got
+
+    def close(self):
+        self.sock.close()
+
+
 def raw_exchange(port, data, timeout=5.0, host="127.0.0.1"):
     """Sends raw bytes, returns everything received until the server closes
-    or timeout seconds pass without data."""
+    or timeout seconds pass without data. A reset is an error, not an end:
+    the README promises that a client sees a closing response in full."""
     with socket.create_connection((host, port), timeout=timeout) as s:
         if data:
             s.sendall(data)
@@ -279,8 +378,6 @@ def raw_exchange(port, data, timeout=5.0, host="127.0.0.1"):
             try:
                 chunk = s.recv(65536)
             except socket.timeout:
-                break
-            except ConnectionResetError:
                 break
             if not chunk:
                 break
@@ -349,6 +446,7 @@ class Server:
                                      stdin=subprocess.DEVNULL, env=e, start_new_session=True,
                                      **extra)
         self.pid = self.proc.pid
+        _SEEN_PIDS.add(self.pid)
         if wait:
             self.wait_serving()
         return self
@@ -431,6 +529,7 @@ class Server:
             with open(self.pidfile) as f:
                 dpid = int(f.read().strip() or 0)
             if dpid > 0 and exe(dpid) == PREFORKD:
+                _SEEN_PIDS.add(dpid)
                 pids.add(dpid)
                 pids.update(children(dpid))
         except (OSError, ValueError):
@@ -452,10 +551,7 @@ class Server:
         for p in pids:
             wait_for(lambda: not alive(p), 5, what=f"pid {p} to die")
             for q in mqueues(p):
-                try:
-                    os.unlink(os.path.join(MQUEUE_DIR, q))
-                except OSError:
-                    pass
+                _unlink_queue(q)
         for f in ("stdout", "stderr"):
             if getattr(self, f, None):
                 getattr(self, f).close()
@@ -467,6 +563,11 @@ class Server:
         text = self.stderr_text() + self.error_log()
         found = [l for l in text.splitlines() if SANITIZER_REPORT.search(l)]
         assert found == [], "sanitizer report:\n" + text[-4000:]
+
+
+def _unlink_queue(name):
+    import ctypes
+    ctypes.CDLL("librt.so.1", use_errno=True).mq_unlink(f"/{name}".encode())
 
 
 def read_status_line(path, timeout=5.0):
@@ -522,15 +623,73 @@ def make_server(tmp_path):
 
 
 @pytest.fixture
+def short_dir():
+    """A fresh 0755 directory with a short path (/tmp/pf-XXXXXXXX), for
+    AF_UNIX socket paths (at most 107 bytes, which a long TMPDIR under
+    tmp_path can exceed) and for files another user must reach."""
+    d = public_dir()
+    yield d
+    shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.fixture
 def server(make_server):
     """A started server with the default test config."""
     return make_server().start()
 
 
+SAN_LOG_DIR = None
+
+
+def _sanitizer_logs_to_files():
+    """A daemonized preforkd has stderr on /dev/null, and the init script
+    and preforkctl run outside the Server harness: send every sanitizer
+    report of this run to files (log_path=DIR/asan.PID) that the check
+    after each test reads. The directory is world-writable (sticky) because
+    workers that dropped to nobody report too."""
+    global SAN_LOG_DIR
+    SAN_LOG_DIR = public_dir("pf-san-")
+    os.chmod(SAN_LOG_DIR, 0o1777)
+    for var, name in (("ASAN_OPTIONS", "asan"), ("UBSAN_OPTIONS", "ubsan")):
+        old = os.environ.get(var, "")
+        path = os.path.join(SAN_LOG_DIR, name)
+        os.environ[var] = (old + ":" if old else "") + f"log_path={path}"
+
+
+def sanitizer_reports():
+    """{file name: text} of the report files that name a sanitizer error."""
+    out = {}
+    if SAN_LOG_DIR is None:
+        return out
+    for name in sorted(os.listdir(SAN_LOG_DIR)):
+        with open(os.path.join(SAN_LOG_DIR, name), errors="replace") as f:
+            text = f.read()
+        if SANITIZER_REPORT.search(text):
+            out[name] = text
+    return out
+
+
+@pytest.fixture(autouse=True)
+def _no_sanitizer_reports():
+    """Fails the test after which a new sanitizer report file appeared
+    (torn down after the servers, so reports made while stopping count)."""
+    before = set(sanitizer_reports())
+    yield
+    new = {k: v for k, v in sanitizer_reports().items() if k not in before}
+    assert new == {}, "sanitizer report:\n" + "\n".join(v[-4000:] for v in new.values())
+
+
 def pytest_sessionstart(session):
     _ensure_mqueue_mounted()
+    if SANITIZED:
+        _sanitizer_logs_to_files()
     if not os.access(PREFORKD, os.X_OK):
         raise pytest.UsageError(f"{PREFORKD} is not built: run make")
+
+
+def pytest_sessionfinish(session):
+    if SAN_LOG_DIR is not None and not sanitizer_reports():
+        shutil.rmtree(SAN_LOG_DIR, ignore_errors=True)
 
 
 def holding(pids, path):

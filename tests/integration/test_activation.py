@@ -104,7 +104,7 @@ def test_listen_pid_of_another_process_is_ignored(make_server):
     ("tcp", {"LISTEN_FDS": "two"}, "LISTEN_FDS=two is not a count"),
     ("tcp", {"LISTEN_FDS": "17"}, "LISTEN_FDS=17 is not a count from 1 to 16"),
 ])
-def test_unusable_hand_over_is_refused_clearly(make_server, tmp_path, what, env, message):
+def test_unusable_hand_over_is_refused_clearly(make_server, tmp_path, short_dir, what, env, message):
     if what == "file":
         handed = open(tmp_path / "not-a-socket", "w")
     elif what == "udp":
@@ -115,7 +115,7 @@ def test_unusable_hand_over_is_refused_clearly(make_server, tmp_path, what, env,
         handed.bind(("127.0.0.1", 0))
     elif what == "unix":
         handed = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        handed.bind(str(tmp_path / "sock"))
+        handed.bind(os.path.join(short_dir, "sock"))
         handed.listen(4)
     else:
         handed = listening_socket()

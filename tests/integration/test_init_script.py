@@ -8,12 +8,12 @@ import subprocess
 
 import pytest
 
-from conftest import PREFORKCTL, PREFORKD, alive, fake_preforkd, http_request, mqueues, wait_for
+from conftest import PREFORKCTL, PREFORKD, alive, fake_preforkd, http_request, mqueues, wait_for, which
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SCRIPT = os.path.abspath(os.path.join(HERE, "..", "..", "scripts", "preforkd.init"))
 SHELL = shutil.which("dash") or "/bin/sh"
-SSD = shutil.which("start-stop-daemon")
+SSD = which("start-stop-daemon")
 
 
 def init(env, *args, timeout=60):
@@ -28,6 +28,8 @@ def base_env(tmp, **extra):
     # would hand /etc/init.d scripts to systemctl; this one is the test.
     e = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "SYSTEMCTL_SKIP_REDIRECT": "1",
          "PREFORKD_DEFAULTS": os.path.join(str(tmp), "no-such-defaults")}
+    # Sanitizer reports of what the script starts go where conftest reads them.
+    e.update({k: os.environ[k] for k in ("ASAN_OPTIONS", "UBSAN_OPTIONS") if k in os.environ})
     e.update(extra)
     return e
 
@@ -41,7 +43,7 @@ def svc(request, make_server, tmp_path):
     s = make_server()
     env = base_env(tmp_path, DAEMON=PREFORKD, CTL=PREFORKCTL, CONFIG=s.conf_path,
                    PIDFILE=s.pidfile, START_TIMEOUT="20",
-                   START_STOP_DAEMON="" if request.param == "start-stop-daemon" else "none")
+                   START_STOP_DAEMON=SSD if request.param == "start-stop-daemon" else "none")
     s.env = env
     yield s
     init(env, "stop")
@@ -78,7 +80,7 @@ def test_syntax_and_lsb_header():
     assert os.access(SCRIPT, os.X_OK)
 
 
-@pytest.mark.skipif(shutil.which("shellcheck") is None, reason="shellcheck is not installed")
+@pytest.mark.skipif(which("shellcheck") is None, reason="shellcheck is not installed")
 def test_shellcheck_is_clean():
     p = subprocess.run(["shellcheck", "-s", "sh", SCRIPT], capture_output=True, text=True)
     assert p.returncode == 0, p.stdout

@@ -15,7 +15,7 @@ import subprocess
 
 import pytest
 
-from conftest import BUILD, PREFORKCTL, PREFORKD, holding, http_request, wait_for
+from conftest import BUILD, PREFORKCTL, PREFORKD, holding, http_request, wait_for, which
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
@@ -27,11 +27,53 @@ LOGROTATE = os.path.join(SCRIPTS, "preforkd.logrotate")
 
 # --- make install ----------------------------------------------------------------
 
+# System calls that change the file system (open only with a write flag),
+# and those that move the working directory relative paths depend on.
+WRITES = ("open,openat,openat2,creat,mkdir,mkdirat,rename,renameat,renameat2,link,linkat,"
+          "symlink,symlinkat,unlink,unlinkat,rmdir,chmod,fchmodat,chown,lchown,fchownat,"
+          "truncate,mknod,mknodat,chdir,fchdir")
+_CALL = re.compile(r'^(\d+)\s+(\w+)\((.*)\)\s+=\s+(-?\d+)')
+_AT_PATH = re.compile(r'(?:AT_FDCWD|\d+)<([^>]*)>, "([^"]*)"')
+_PATH = re.compile(r'"([^"]*)"')
+
+
+def written_paths(trace, cwd):
+    """Absolute paths an `strace -f -y` log shows being changed by
+    successful calls: *at calls name their directory (-y), plain ones are
+    resolved against the process's directory (make -C starts in cwd;
+    install -d walks down with chdir/fchdir)."""
+    out, cwds = set(), {}
+    for line in trace.splitlines():
+        m = _CALL.match(line)
+        if not m or int(m.group(4)) < 0:
+            continue
+        pid, call, args = m.group(1), m.group(2), m.group(3)
+        here = cwds.get(pid, cwd)
+        if call == "chdir":
+            cwds[pid] = os.path.normpath(os.path.join(here, _PATH.search(args).group(1)))
+            continue
+        if call == "fchdir":
+            cwds[pid] = re.match(r"\d+<([^>]*)>", args).group(1)
+            continue
+        if call.startswith("open") and not re.search(r"O_WRONLY|O_RDWR|O_CREAT|O_TRUNC", args):
+            continue
+        pairs = _AT_PATH.findall(args) if call.endswith("at") or call.endswith("at2") \
+            else [(here, p) for p in _PATH.findall(args)]
+        for base, path in pairs:
+            full = os.path.normpath(os.path.join(base, path))
+            if full != "/dev/null":
+                out.add(full)
+    return sorted(out)
+
+
 def test_make_install_with_destdir_and_prefix(tmp_path):
     dest = tmp_path / "root"
     # -o all: install what this run tests, never rebuild it (the sanitizer
     # pass uses another BUILD with other flags).
-    p = subprocess.run(["make", "-C", ROOT, "--no-print-directory", "-o", "all", "install",
+    trace = tmp_path / "trace"
+    # strace records every path the install writes, wherever it is.
+    p = subprocess.run([which("strace"), "-f", "-y", "-qq", "-o", str(trace), "-e", "trace=" + WRITES,
+                        "make", "-C", ROOT, "--no-print-directory", "-o", "all", "install",
                         f"DESTDIR={dest}", "PREFIX=/usr", f"BUILD={BUILD}"],
                        capture_output=True, text=True, timeout=120)
     assert p.returncode == 0, p.stdout + p.stderr
@@ -51,9 +93,13 @@ def test_make_install_with_destdir_and_prefix(tmp_path):
         assert stat.S_IMODE(path.stat().st_mode) == mode, rel
         if rel.startswith("usr/"):
             assert filecmp.cmp(src, path, shallow=False), rel
-    # Nothing escaped DESTDIR: every installed file is under it.
     installed = {str(f.relative_to(dest)) for f in dest.rglob("*") if f.is_file()}
     assert set(expect) <= installed
+    # Nothing escaped DESTDIR: every path the install created, wrote,
+    # renamed, linked, removed or chmod/chowned is under it.
+    written = written_paths(trace.read_text(), ROOT)
+    assert written, "strace saw no writes at all"
+    assert [w for w in written if w != str(dest) and not w.startswith(str(dest) + "/")] == []
     r = subprocess.run([str(dest / "usr/bin/preforkctl"), "-h"], capture_output=True, text=True)
     assert r.returncode == 0 and "exit codes" in r.stdout
     # The installed init script finds the installed preforkctl (../bin)
@@ -127,7 +173,7 @@ def test_socket_unit_hands_tcp_sockets_to_the_service():
     assert "WantedBy=sockets.target" in lines
 
 
-@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze is not installed")
+@pytest.mark.skipif(which("systemd-analyze") is None, reason="systemd-analyze is not installed")
 def test_systemd_analyze_verify(tmp_path):
     conf = tmp_path / "preforkd.conf"
     conf.write_text(f"root = {tmp_path}\n")
@@ -151,7 +197,7 @@ SYSCALLS = ("openat2 sendfile epoll_create1 epoll_ctl epoll_wait epoll_pwait sig
             "fchown flock getrandom kill setsid pipe2 sendmsg recvmsg newfstatat statx").split()
 
 
-@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze is not installed")
+@pytest.mark.skipif(which("systemd-analyze") is None, reason="systemd-analyze is not installed")
 def test_syscall_filter_allows_what_preforkd_uses():
     listing = subprocess.run(["systemd-analyze", "syscall-filter"], capture_output=True,
                              text=True, timeout=60).stdout
@@ -210,8 +256,8 @@ class Notify:
         self.sock.close()
 
 
-def test_notify_ready_reloading_stopping(make_server, tmp_path):
-    n = Notify(tmp_path / "notify")
+def test_notify_ready_reloading_stopping(make_server, short_dir):
+    n = Notify(os.path.join(short_dir, "notify"))
     try:
         s = make_server()
         s.start(env={"NOTIFY_SOCKET": n.path}, wait=False)
@@ -331,7 +377,7 @@ def test_postrotate_without_a_server_succeeds(tmp_path):
     assert subprocess.run(["sh", "-c", script]).returncode == 0
 
 
-@pytest.mark.skipif(shutil.which("logrotate") is None, reason="logrotate is not installed")
+@pytest.mark.skipif(which("logrotate") is None, reason="logrotate is not installed")
 def test_logrotate_itself(server, tmp_path):
     text = for_test(open(LOGROTATE).read().replace(
         "/var/log/preforkd", os.path.dirname(server.access_log_path)), server.pidfile)
@@ -340,7 +386,7 @@ def test_logrotate_itself(server, tmp_path):
     state = tmp_path / "state"
 
     def run_logrotate():
-        r = subprocess.run(["logrotate", "-f", "-s", str(state), str(conf)], capture_output=True,
+        r = subprocess.run([which("logrotate"), "-f", "-s", str(state), str(conf)], capture_output=True,
                            text=True, timeout=60)
         assert r.returncode == 0, r.stderr
     rotate_and_check_logrotate(server, run_logrotate)

@@ -8,6 +8,7 @@ test stands in for the status pipe.
 """
 import json
 import os
+import select
 import shutil
 import signal
 import subprocess
@@ -16,7 +17,7 @@ import time
 
 import pytest
 
-from conftest import PREFORKCTL, alive, fake_preforkd, mqueues, wait_for
+from conftest import PREFORKCTL, StalledDownload, alive, fake_preforkd, mqueues, public_dir, stage_binaries, wait_for
 
 SNAPSHOT = {
     "version": 1, "time": "2026-11-23T15:04:05Z", "pid": 4242, "uptime_s": 3725.5,
@@ -37,13 +38,13 @@ SNAPSHOT = {
 }
 
 
-def ctl(*args, timeout=30, user=None):
-    """Runs preforkctl; returns (exit code, stdout, stderr)."""
+def ctl(*args, timeout=30, user=None, exe=PREFORKCTL):
+    """Runs preforkctl (or the copy at exe); returns (exit code, stdout, stderr)."""
     kw = {}
     if user is not None:
         kw = {"user": user, "group": user if user != "nobody" else "nogroup",
               "extra_groups": []}
-    p = subprocess.run([PREFORKCTL, *args], capture_output=True, text=True, errors="replace",
+    p = subprocess.run([exe, *args], capture_output=True, text=True, errors="replace",
                        timeout=timeout, stdin=subprocess.DEVNULL, **kw)
     return p.returncode, p.stdout, p.stderr
 
@@ -223,22 +224,23 @@ def test_scale_needs_the_control_queue(fake):
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root to run as another user")
 def test_permission_denied_is_4():
-    # pytest's tmp_path sits under a 0700 directory: use one nobody can enter.
-    import tempfile
-    d = tempfile.mkdtemp(prefix="preforkctl-perm-")
+    # nobody runs a copy staged in a 0755 dir under /tmp: neither pytest's
+    # tmp_path nor the checkout (root's home, a mktemp -d) need be reachable.
+    d = public_dir()
     try:
-        os.chmod(d, 0o755)
+        os.mkdir(os.path.join(d, "bin"), 0o755)
+        _, ctl_copy = stage_binaries(os.path.join(d, "bin"))
         p, pidfile = fake_preforkd(d)
         for args in (("reload",), ("stop",), ("scale", "2")):
-            rc, out, err = ctl("-p", pidfile, *args, user="nobody")
+            rc, out, err = ctl("-p", pidfile, *args, user="nobody", exe=ctl_copy)
             assert rc == 4, (args, rc, err)
             assert one_line(err) == (f"preforkctl: permission denied: cannot control pid {p.pid} "
                                      "(run as its user or root)")
-        rc, out, _ = ctl("-p", pidfile, "status", user="nobody")
+        rc, out, _ = ctl("-p", pidfile, "status", user="nobody", exe=ctl_copy)
         assert (rc, out) == (0, f"preforkd is running (pid {p.pid})\n")
         assert p.poll() is None
         os.chmod(pidfile, 0o600)
-        rc, out, err = ctl("-p", pidfile, "reload", user="nobody")
+        rc, out, err = ctl("-p", pidfile, "reload", user="nobody", exe=ctl_copy)
         assert rc == 4 and one_line(err) == f"preforkctl: permission denied: cannot read {pidfile}"
         p.kill()
         p.wait()
@@ -382,9 +384,17 @@ def test_watch_ends_when_the_server_goes_away(fake, fifo):
     proc = subprocess.Popen([PREFORKCTL, "-p", pidfile, "-s", fifo, "status", "--watch"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        time.sleep(0.5)  # let it show the snapshot, then take the server away
+        # Once it has shown the snapshot, take the server away.
+        shown = [b""]
+
+        def has_shown():
+            if select.select([proc.stdout], [], [], 0.05)[0]:
+                shown[0] += os.read(proc.stdout.fileno(), 65536)
+            return b"pid:          4242\n" in shown[0]
+        wait_for(has_shown, 15, what="the snapshot shown")
         p.kill()
-        out, err = proc.communicate(timeout=20)
+        rest, err = proc.communicate(timeout=20)
+        out = shown[0].decode() + rest
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -469,6 +479,20 @@ def test_stop_and_quit_wait_and_clean_up(server, command, code):
     assert mqueues(pid) == []
     rc, out, _ = ctl("-c", server.conf_path, "status")
     assert rc == 3 and "not running" in out
+
+
+def test_quit_cuts_a_transfer_in_flight_short(make_server):
+    """quit is the fast stop: it does not wait graceful_timeout (60 s, more
+    than ctl's 30 s limit here) for a client that stopped reading."""
+    s = make_server(graceful_timeout="60s").start()
+    dl = StalledDownload(s)
+    try:
+        rc, out, err = ctl("-c", s.conf_path, "quit")
+        assert (rc, out, err) == (0, "", "")
+        assert s.proc.wait(10) == 0
+        assert dl.rest() < dl.SIZE
+    finally:
+        dl.close()
 
 
 def test_stop_no_wait_returns_and_the_server_still_exits(server):

@@ -7,7 +7,7 @@ import signal
 import socket
 import struct
 
-from conftest import alive, bytes_until_eof, free_port, holding, http_request, mqueues, wait_for
+from conftest import StalledDownload, alive, bytes_until_eof, free_port, holding, http_request, mqueues, wait_for
 
 CTL_SCALE_ABS, CTL_SCALE_REL, CTL_RELOAD, CTL_STOP, CTL_QUIT, CTL_REOPEN = range(1, 7)
 MSG_CONTROL = 30
@@ -158,9 +158,16 @@ def test_quit_stops_gracefully(make_server):
 
 
 def test_int_stops_fast_and_cleans_up(make_server):
+    """Fast: a transfer in flight is cut short, where a graceful stop would
+    wait up to graceful_timeout (60 s) for it."""
     s = make_server(workers=2, graceful_timeout="60s").start()
     pids = s.wait_workers(2)
-    assert s.stop(signal.SIGINT) == 0
+    dl = StalledDownload(s)
+    try:
+        assert s.stop(signal.SIGINT) == 0
+        assert dl.rest() < dl.SIZE
+    finally:
+        dl.close()
     for p in pids:
         assert not alive(p)
     assert_cleaned_up(s)
@@ -304,8 +311,13 @@ def test_term_kills_a_worker_that_does_not_stop_in_time(make_server):
 def test_control_quit_is_a_fast_stop(make_server):
     s = make_server(workers=2, graceful_timeout="60s").start()
     pids = s.wait_workers(2)
-    control(s.pid, CTL_QUIT)
-    assert s.wait_exit() == 0
+    dl = StalledDownload(s)
+    try:
+        control(s.pid, CTL_QUIT)
+        assert s.wait_exit() == 0
+        assert dl.rest() < dl.SIZE, "cut short, not waited for"
+    finally:
+        dl.close()
     for p in pids:
         assert not alive(p)
     assert_cleaned_up(s)

@@ -145,8 +145,12 @@ def test_vanished_reader_harms_nothing(make_server):
 def test_existing_fifo_is_reused_and_mode_0640(make_server):
     s = make_server()
     os.mkfifo(s.status_path, 0o600)
+    ino = os.stat(s.status_path).st_ino
     s.start()
-    assert stat.S_ISFIFO(os.stat(s.status_path).st_mode)
+    st = os.stat(s.status_path)
+    assert stat.S_ISFIFO(st.st_mode)
+    assert st.st_ino == ino, "reused, not replaced"
+    assert stat.S_IMODE(st.st_mode) == 0o640
     assert s.snapshot()["pid"] == s.pid
 
 

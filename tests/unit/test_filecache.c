@@ -6,6 +6,7 @@
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -150,6 +151,45 @@ Test(filecache, bounded_with_clock_eviction)
 	cr_assert_eq(file_cache_count(fc), 2);
 	file_cache_put(fc, get("a.txt", 0));
 	cr_assert_eq(file_cache_count(fc), 2);
+}
+
+/* True when rel comes from the cache: its file was rewritten on disk at
+ * now 0, so only a cached entry (not revalidated yet) has the old body. */
+static bool
+cached_body(const char *rel, const char *old)
+{
+	struct file_entry *e = get(rel, 0);
+	bool hit = e->body != NULL && memcmp(e->body, old, strlen(old)) == 0;
+
+	file_cache_put(fc, e);
+	return hit;
+}
+
+Test(filecache, clock_gives_a_used_entry_a_second_chance)
+{
+	/* Three slots: a, b, c fill them; d sweeps every bit clear and takes
+	 * a's slot, leaving the hand on b. A hit sets b's bit again, so the
+	 * next insertion passes b (clearing it) and evicts c, the entry not
+	 * used since the sweep. FIFO or ignoring the bit would evict b. */
+	file_cache_free(fc);
+	fc = file_cache_new(rootfd, 3);
+	cr_assert_not_null(fc);
+	tmpdir_put(rootfd, "d.txt", "dd\n", 1700000000);
+	file_cache_put(fc, get("a.txt", 0));
+	file_cache_put(fc, get("b.css", 0));
+	file_cache_put(fc, get("c.js", 0));
+	file_cache_put(fc, get("d.txt", 0));
+	file_cache_put(fc, get("b.css", 0));
+	file_cache_put(fc, get("a.txt", 0));
+	cr_assert_eq(file_cache_count(fc), 3);
+	tmpdir_put(rootfd, "a.txt", "ONE\n", 1700000100);
+	tmpdir_put(rootfd, "b.css", "B{}", 1700000100);
+	tmpdir_put(rootfd, "c.js", "C()", 1700000100);
+	tmpdir_put(rootfd, "d.txt", "DD\n", 1700000100);
+	cr_assert(cached_body("b.css", "b{}"), "b was used since the sweep: kept");
+	cr_assert(cached_body("d.txt", "dd\n"));
+	cr_assert(cached_body("a.txt", "one\n"));
+	cr_assert_not(cached_body("c.js", "c()"), "c was the victim");
 }
 
 Test(filecache, all_pinned_gives_a_one_off_entry)
