@@ -102,6 +102,9 @@ install: all
 	install -m 0644 scripts/preforkd.default $(DESTDIR)$(PREFIX)/share/doc/preforkd/preforkd.default
 	install -m 0644 scripts/preforkd.logrotate $(DESTDIR)/etc/logrotate.d/preforkd
 	install -m 0644 scripts/preforkd.conf.example $(DESTDIR)$(PREFIX)/share/doc/preforkd/preforkd.conf.example
+	install -d $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man8
+	install -m 0644 docs/man/preforkd.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/preforkd.conf.5
+	install -m 0644 docs/man/preforkd.8 docs/man/preforkctl.8 $(DESTDIR)$(PREFIX)/share/man/man8/
 
 clean:
 	rm -rf build
