@@ -63,6 +63,14 @@ def test_page_lints_clean(name):
     p = subprocess.run([mandoc(), "-Tlint", "-W", "warning", os.path.join(MAN, name)],
                        capture_output=True, text=True, timeout=30)
     assert (p.returncode, p.stdout, p.stderr) == (0, "", "")
+    # Style too: the only message allowed is that a page it refers to (ours,
+    # not installed yet, or initgroups(3) where the man database is stale) is
+    # not in the system's manual database.
+    p = subprocess.run([mandoc(), "-Tlint", os.path.join(MAN, name)],
+                       capture_output=True, text=True, timeout=30)
+    other = [line for line in (p.stdout + p.stderr).splitlines()
+             if "referenced manual not found" not in line and "mandoc.db" not in line]
+    assert other == []
 
 
 def test_every_config_key_is_in_preforkd_conf_5():
