@@ -9,7 +9,7 @@ DESTDIR ?=
 PYTHON  ?= /usr/bin/python3
 
 PKGS     = libbsd
-CPPFLAGS = -D_GNU_SOURCE -I. $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+CPPFLAGS += -D_GNU_SOURCE -I. $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -Wall -Wextra -Werror -Wshadow -Wno-missing-field-initializers -MMD -MP
 LDLIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lrt
@@ -102,6 +102,9 @@ install: all
 	install -m 0644 scripts/preforkd.default $(DESTDIR)$(PREFIX)/share/doc/preforkd/preforkd.default
 	sed 's|/usr/local|$(PREFIX)|g' scripts/preforkd.logrotate > $(DESTDIR)/etc/logrotate.d/preforkd && chmod 0644 $(DESTDIR)/etc/logrotate.d/preforkd
 	install -m 0644 scripts/preforkd.conf.example $(DESTDIR)$(PREFIX)/share/doc/preforkd/preforkd.conf.example
+	install -d $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man8
+	install -m 0644 docs/man/preforkd.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/preforkd.conf.5
+	install -m 0644 docs/man/preforkd.8 docs/man/preforkctl.8 $(DESTDIR)$(PREFIX)/share/man/man8/
 
 clean:
 	rm -rf build

@@ -1,5 +1,6 @@
 /*
- * Encoders of the status snapshot: one JSON line, or "key: value" text.
+ * Encoders of the status snapshot: one JSON line, "key: value" text, or
+ * OpenMetrics text.
  *
  * Both write through a bounded writer that stops at the first piece that does
  * not fit, so a small buffer yields -1 and never an overflow or a cut-off
@@ -271,5 +272,134 @@ snapshot_text(const struct snapshot *s, char *buf, size_t len)
 	for (i = 0; i < n && !o.full; i++)
 		text_worker(&o, i, &s->workers[i]);
 	snap_printf(&o, "\n");
+	return snap_finish(&o);
+}
+
+/* --- OpenMetrics ----------------------------------------------------------- */
+
+/* A label value: '\\', '"' and newline escaped as the format asks; other
+ * bytes outside printable ASCII become '?', so the output stays UTF-8. */
+static void
+om_label(struct snap_out *o, const char *s, size_t max)
+{
+	size_t i, n = strnlen(s, max);
+	unsigned char c;
+
+	for (i = 0; i < n; i++) {
+		c = (unsigned char)s[i];
+		if (c == '\\' || c == '"')
+			snap_printf(o, "\\%c", c);
+		else if (c == '\n')
+			snap_printf(o, "\\n");
+		else
+			snap_printf(o, "%c", c < 0x20 || c >= 0x7f ? '?' : c);
+	}
+}
+
+/* HELP and TYPE name the sample itself (counters with their "_total"), as
+ * the Prometheus text format that node_exporter and promtool read wants. */
+static void
+om_family(struct snap_out *o, const char *name, const char *type, const char *help)
+{
+	snap_printf(o, "# HELP preforkd_%s %s\n# TYPE preforkd_%s %s\n", name, help, name, type);
+}
+
+static void
+om_u64(struct snap_out *o, const char *name, const char *type, const char *help,
+    uint64_t v)
+{
+	om_family(o, name, type, help);
+	snap_printf(o, "preforkd_%s %" PRIu64 "\n", name, v);
+}
+
+static void
+om_totals(struct snap_out *o, const struct stats_counters *c)
+{
+	int k;
+
+	om_u64(o, "connections_accepted_total", "counter", "Connections accepted.",
+	    c->connections_accepted);
+	om_u64(o, "connections_active", "gauge", "Connections open now.",
+	    c->connections_active);
+	om_u64(o, "requests_total", "counter", "Requests answered.", c->requests);
+	om_family(o, "responses_total", "counter", "Responses by status class.");
+	for (k = 0; k < 5; k++)
+		snap_printf(o, "preforkd_responses_total{class=\"%dxx\"} %" PRIu64 "\n",
+		    k + 1, c->responses[k]);
+	om_u64(o, "received_bytes_total", "counter", "Bytes read from clients.",
+	    c->bytes_in);
+	om_u64(o, "sent_bytes_total", "counter", "Bytes written to clients.", c->bytes_out);
+}
+
+/* Which per-worker value a family shows. */
+enum om_wfield { OM_W_REQUESTS, OM_W_CONNS, OM_W_HEARTBEAT, OM_W_STARTED };
+
+static void
+om_worker_value(struct snap_out *o, const struct snapshot_worker *w, enum om_wfield f)
+{
+	int64_t ms = w->heartbeat_age_ms;
+	uint64_t a = ms < 0 ? 0 - (uint64_t)ms : (uint64_t)ms;
+
+	if (f == OM_W_REQUESTS)
+		snap_printf(o, "%" PRIu64 "\n", w->requests);
+	else if (f == OM_W_CONNS)
+		snap_printf(o, "%" PRIu64 "\n", w->connections_active);
+	else if (f == OM_W_HEARTBEAT)
+		snap_printf(o, "%s%" PRIu64 ".%03" PRIu64 "\n", ms < 0 ? "-" : "",
+		    a / 1000, a % 1000);
+	else
+		snap_printf(o, "%lld\n", (long long)w->started);
+}
+
+static void
+om_workers(struct snap_out *o, const struct snapshot *s, const char *name,
+    const char *type, const char *help, enum om_wfield f)
+{
+	int i, n = snap_clamp(s->nworkers, SNAPSHOT_MAX_WORKERS);
+	const struct snapshot_worker *w;
+
+	om_family(o, name, type, help);
+	for (i = 0; i < n && !o->full; i++) {
+		w = &s->workers[i];
+		snap_printf(o, "preforkd_%s{slot=\"%d\",generation=\"%u\",state=\"", name,
+		    w->slot, w->generation);
+		om_label(o, w->state, sizeof(w->state));
+		snap_printf(o, "\"} ");
+		om_worker_value(o, w, f);
+	}
+}
+
+int
+snapshot_openmetrics(const struct snapshot *s, char *buf, size_t len)
+{
+	struct snap_out o = { buf, len, 0, 0 };
+	uint64_t tenths = snap_tenths(s->uptime_s);
+
+	om_family(&o, "uptime_seconds", "gauge", "Seconds since the supervisor started.");
+	snap_printf(&o, "preforkd_uptime_seconds %" PRIu64 ".%" PRIu64 "\n",
+	    tenths / 10, tenths % 10);
+	om_u64(&o, "generation", "gauge", "Worker generation, one more per reload.",
+	    s->generation);
+	om_u64(&o, "workers_target", "gauge", "Workers wanted.",
+	    (uint64_t)snap_clamp(s->workers_target, INT32_MAX));
+	om_u64(&o, "workers_running", "gauge", "Workers alive.",
+	    (uint64_t)snap_clamp(s->workers_running, INT32_MAX));
+	om_totals(&o, &s->totals);
+	om_u64(&o, "reloads_total", "counter", "Reloads done.", s->reloads);
+	om_u64(&o, "worker_exits_unexpected_total", "counter",
+	    "Workers that exited without being asked.", s->worker_exits_unexpected);
+	om_u64(&o, "workers_hung_killed_total", "counter",
+	    "Workers killed for missing heartbeats.", s->workers_hung_killed);
+	om_u64(&o, "messages_dropped_total", "counter", "Malformed IPC messages dropped.",
+	    s->messages_dropped);
+	om_workers(&o, s, "worker_requests_total", "counter",
+	    "Requests answered by this worker.", OM_W_REQUESTS);
+	om_workers(&o, s, "worker_connections_active", "gauge",
+	    "Connections this worker holds open.", OM_W_CONNS);
+	om_workers(&o, s, "worker_heartbeat_age_seconds", "gauge",
+	    "Seconds since this worker's last heartbeat.", OM_W_HEARTBEAT);
+	om_workers(&o, s, "worker_start_time_seconds", "gauge",
+	    "When this worker started, in seconds since the epoch.", OM_W_STARTED);
+	snap_printf(&o, "# EOF\n");
 	return snap_finish(&o);
 }

@@ -25,6 +25,8 @@
 #define SNAPSHOT_MAX_LISTEN 16
 /* Holds either encoding of any struct snapshot (see the bounds above). */
 #define SNAPSHOT_BUF_SIZE (128 * 1024)
+/* Holds the OpenMetrics encoding of any struct snapshot. */
+#define SNAPSHOT_OM_BUF_SIZE (192 * 1024)
 
 struct snapshot_worker {
 	int slot;
@@ -69,5 +71,13 @@ int snapshot_json(const struct snapshot *s, char *buf, size_t len);
  * "worker.3.pid" (index into workers[], not the slot); values are bare, with
  * '\\' and bytes outside printable ASCII written as \\ and \xNN. */
 int snapshot_text(const struct snapshot *s, char *buf, size_t len);
+/* OpenMetrics text ending in "# EOF\n". Same return convention. Metric
+ * names start with "preforkd_"; HELP and TYPE lines name the sample (with
+ * "_total" for counters) so promtool and node_exporter's textfile collector
+ * read it too. Per-worker families have one series per workers[] entry,
+ * labelled slot, generation and state (escaped: \\, \", \n; other bytes
+ * outside printable ASCII become '?'). At most SNAPSHOT_OM_BUF_SIZE - 1
+ * bytes for any struct (tests/unit/test_snapshot_openmetrics.c). */
+int snapshot_openmetrics(const struct snapshot *s, char *buf, size_t len);
 
 #endif

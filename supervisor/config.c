@@ -279,13 +279,15 @@ static int
 config_set_status_format(struct config *c, const struct config_key *k, const char *v,
     char *msg, size_t msglen)
 {
-	static const char *const names[] = { "json", "text", NULL };
+	/* In enum status_format order. */
+	static const char *const names[] = { "json", "text", "openmetrics", NULL };
 	int i;
 
 	(void)k;
-	if (config_set_enum(v, names, &i, "\"json\" or \"text\"", msg, msglen) == -1)
+	if (config_set_enum(v, names, &i, "\"json\", \"text\" or \"openmetrics\"", msg,
+	    msglen) == -1)
 		return -1;
-	c->status_format = i == 0 ? STATUS_JSON : STATUS_TEXT;
+	c->status_format = (enum status_format)i;
 	return 0;
 }
 
@@ -522,7 +524,7 @@ static const struct config_key config_keys[] = {
 	{ "daemon", config_set_bool, OFF(daemon), 0, 0, "on|off" },
 	{ "status_pipe", config_set_string, OFF(status_pipe), 0, 0, "FIFO" },
 	{ "status_interval", config_set_duration, OFF(status_interval_ms), 1, MS_MAX, "TIME" },
-	{ "status_format", config_set_status_format, 0, 0, 0, 0, "json|text" },
+	{ "status_format", config_set_status_format, 0, 0, 0, 0, "json|text|openmetrics" },
 	{ "access_log", config_set_string, OFF(access_log), 1, 0, "-|off|FILE" },
 	{ "error_log", config_set_error_log, OFF(error_log), 0, 0, "stderr|FILE" },
 	{ "log_level", config_set_log_level, 0, 0, 0, 0, "error|warn|info|debug" },

@@ -26,7 +26,7 @@ struct config_listen {
 	socklen_t addrlen;
 };
 
-enum status_format { STATUS_JSON, STATUS_TEXT };
+enum status_format { STATUS_JSON, STATUS_TEXT, STATUS_OPENMETRICS };
 
 struct config {
 	char file[PATH_MAX];          /* "" when no -c */

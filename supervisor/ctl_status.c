@@ -54,7 +54,8 @@ mono_ms(void)
 }
 
 /* Length of the first complete record in buf[0..len) including its
- * terminator, or 0. JSON ends at '\n'; text at an empty line. */
+ * terminator, or 0. JSON ends at '\n'; OpenMetrics at "# EOF\n"; text at
+ * an empty line. */
 static size_t
 record_end(const char *buf, size_t len)
 {
@@ -67,6 +68,12 @@ record_end(const char *buf, size_t len)
 	if (buf[0] == '{') {
 		e = memchr(buf, '\n', len);
 		return e == NULL ? 0 : (size_t)(e - buf) + 1;
+	}
+	if (buf[0] == '#') {
+		if (len >= 6 && memcmp(buf, "# EOF\n", 6) == 0)
+			return 6;
+		e = memmem(buf, len, "\n# EOF\n", 7);
+		return e == NULL ? 0 : (size_t)(e - buf) + 7;
 	}
 	e = memmem(buf, len, "\n\n", 2);
 	return e == NULL ? 0 : (size_t)(e - buf) + 2;

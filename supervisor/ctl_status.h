@@ -11,7 +11,8 @@
 #define CTL_STATUS_MAX (4u << 20) /* refuse a record longer than this */
 
 /* A reader attached to the FIFO. A record is one JSON line, or for
- * status_format = text the "key: value" lines up to a blank line. */
+ * status_format = text the "key: value" lines up to a blank line, for
+ * openmetrics the lines up to and including "# EOF". */
 struct ctl_status_reader {
 	int fd;
 	char *buf;

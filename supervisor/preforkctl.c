@@ -25,6 +25,7 @@
 #include "supervisor/config.h"
 #include "supervisor/ctl_config.h"
 #include "supervisor/ctl_proc.h"
+#include "supervisor/ctl_openmetrics.h"
 #include "supervisor/ctl_status.h"
 #include "supervisor/listen.h"
 #include "supervisor/status.h"
@@ -49,7 +50,7 @@ struct ctl {
 	const char *command;
 	int nargs;
 	char **args;
-	bool json, watch, no_wait;
+	bool json, openmetrics, watch, no_wait;
 	long count;           /* --count: snapshots to show, 0 = unbounded */
 	long timeout_s;       /* --timeout for stop/quit, -1 = not given */
 	long graceful_s;      /* graceful_timeout of -c CONFIG, 0 = unknown */
@@ -66,10 +67,11 @@ static const char ctl_usage_text[] =
 "usage: preforkctl [-p PIDFILE | -c CONFIG] [-s STATUS_PIPE] COMMAND [ARGS]\n"
 "\n"
 "commands:\n"
-"  status [--json] [--watch [--count N]]\n"
+"  status [--json | --openmetrics] [--watch [--count N]]\n"
 "                     is it running; with a status pipe, a table of the\n"
-"                     latest snapshot (--json: the raw line; --watch: every\n"
-"                     snapshot until interrupted or N were shown)\n"
+"                     latest snapshot (--json: the raw line; --openmetrics:\n"
+"                     OpenMetrics text; --watch: every snapshot until\n"
+"                     interrupted or N were shown)\n"
 "  reload             re-read the configuration, new generation of workers\n"
 "  stop [--timeout S] [--no-wait]\n"
 "                     graceful stop; waits up to S seconds for the exit\n"
@@ -209,6 +211,8 @@ ctl_parse_option(struct ctl *c, int argc, char **argv, int *i)
 		return 2;
 	if (strcmp(a, "--json") == 0)
 		return c->json = true, 0;
+	if (strcmp(a, "--openmetrics") == 0)
+		return c->openmetrics = true, 0;
 	if (strcmp(a, "--watch") == 0)
 		return c->watch = true, 0;
 	if (strcmp(a, "--no-wait") == 0)
@@ -543,16 +547,25 @@ ctl_cmd_check(struct ctl *c)
 
 /* ---- status ---------------------------------------------------------------- */
 
-static void
+static int
 ctl_show(const struct ctl *c, const char *rec, bool clear)
 {
 	if (clear)
 		fputs("\033[H\033[2J", stdout);
+	if (c->openmetrics) {
+		if (ctl_openmetrics_print(stdout, rec) == -1)
+			return ctl_error(CTL_FAIL, "%s: a snapshot in status_format = text "
+			    "cannot be shown as OpenMetrics (use json or openmetrics)",
+			    c->status_pipe);
+		fflush(stdout);
+		return CTL_OK;
+	}
 	if (c->json || ctl_status_print(stdout, rec) == -1)
 		printf("%s\n", rec);
 	if (!c->json && rec[0] != '{')
 		printf("\n"); /* keep text-format records apart */
 	fflush(stdout);
+	return CTL_OK;
 }
 
 /* status --watch: every snapshot as it comes, until the supervisor goes
@@ -560,17 +573,18 @@ ctl_show(const struct ctl *c, const char *rec, bool clear)
 static int
 ctl_watch(struct ctl *c, struct ctl_status_reader *r)
 {
-	bool clear = !c->json && isatty(STDOUT_FILENO);
+	bool clear = !c->json && !c->openmetrics && isatty(STDOUT_FILENO);
 	const char *rec;
 	long shown = 0;
-	int got;
+	int got, rc;
 
 	while (c->count == 0 || shown < c->count) {
 		got = ctl_status_next(r, CTL_STATUS_WAIT_MS, &rec);
 		if (got == -1)
 			return ctl_error(CTL_FAIL, "%s: %s", c->status_pipe, strerror(errno));
 		if (got == 1) {
-			ctl_show(c, rec, clear);
+			if ((rc = ctl_show(c, rec, clear)) != CTL_OK)
+				return rc;
 			shown++;
 		} else if (ctl_alive(c->pid) == 0) {
 			printf("preforkd is not running (pid %d exited)\n", (int)c->pid);
@@ -584,7 +598,7 @@ ctl_watch(struct ctl *c, struct ctl_status_reader *r)
 static int
 ctl_status_fallback(const struct ctl *c, const char *why)
 {
-	if (c->json || c->watch)
+	if (c->json || c->openmetrics || c->watch)
 		return ctl_error(CTL_FAIL, "%s: %s", c->status_pipe, why);
 	fprintf(stderr, "preforkctl: %s: %s\n", c->status_pipe, why);
 	printf("preforkd is running (pid %d)\n", (int)c->pid);
@@ -599,7 +613,7 @@ ctl_cmd_status(struct ctl *c)
 	int got, rc;
 
 	if (c->status_pipe == NULL) {
-		if (c->json || c->watch)
+		if (c->json || c->openmetrics || c->watch)
 			return ctl_error(CTL_FAIL,
 			    "no status pipe known (status_pipe in -c CONFIG, or -s PATH)");
 		printf("preforkd is running (pid %d)\n", (int)c->pid);
@@ -610,8 +624,7 @@ ctl_cmd_status(struct ctl *c)
 	if (c->watch) {
 		rc = ctl_watch(c, &r);
 	} else if ((got = ctl_status_next(&r, CTL_STATUS_WAIT_MS, &rec)) == 1) {
-		ctl_show(c, rec, false);
-		rc = CTL_OK;
+		rc = ctl_show(c, rec, false);
 	} else {
 		rc = ctl_status_fallback(c, got == 0 ? "no snapshot within 3s" :
 		    strerror(errno));
@@ -646,8 +659,10 @@ ctl_check_usage(struct ctl *c, const struct ctl_command *k)
 {
 	bool is_status = k->run == ctl_cmd_status, is_stop = k->run == ctl_cmd_stop;
 
-	if (!is_status && (c->json || c->watch))
-		return ctl_usage("--json, --watch and --count are options of status");
+	if (!is_status && (c->json || c->openmetrics || c->watch))
+		return ctl_usage("--json, --openmetrics, --watch and --count are options of status");
+	if (c->json && c->openmetrics)
+		return ctl_usage("give --json or --openmetrics, not both");
 	if (!is_stop && (c->no_wait || c->timeout_s != -1))
 		return ctl_usage("--timeout and --no-wait are options of stop and quit");
 	if (strcmp(k->name, "scale") == 0)

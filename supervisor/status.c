@@ -136,6 +136,8 @@ status_encode(struct status *s, const struct snapshot *snap, enum status_format 
 
 	if (f == STATUS_TEXT)
 		n = snapshot_text(snap, s->buf, STATUS_BUF_SIZE);
+	else if (f == STATUS_OPENMETRICS)
+		n = snapshot_openmetrics(snap, s->buf, STATUS_BUF_SIZE);
 	else
 		n = snapshot_json(snap, s->buf, STATUS_BUF_SIZE);
 	if (n < 0)

@@ -645,8 +645,10 @@ Test(config_enums, status_format)
 	cr_assert_eq(cfg.status_format, STATUS_TEXT);
 	set_ok("status_format", "json");
 	cr_assert_eq(cfg.status_format, STATUS_JSON);
+	set_ok("status_format", "OpenMetrics");
+	cr_assert_eq(cfg.status_format, STATUS_OPENMETRICS);
 	set_fails("status_format", "xml",
-	    "status_format: expected \"json\" or \"text\", got \"xml\"");
+	    "status_format: expected \"json\", \"text\" or \"openmetrics\", got \"xml\"");
 }
 
 Test(config_enums, log_level)
@@ -1097,7 +1099,7 @@ Test(config_args, bad_flag_value)
 	cr_assert_eq(FROM(NULL, "--workers=lots"), -1);
 	cr_assert_str_eq(err, "--workers: expected \"auto\" or a number 1..64, got \"lots\"");
 	cr_assert_eq(FROM(NULL, "--status-format", "xml"), -1);
-	cr_assert_str_eq(err, "--status-format: expected \"json\" or \"text\", got \"xml\"");
+	cr_assert_str_eq(err, "--status-format: expected \"json\", \"text\" or \"openmetrics\", got \"xml\"");
 }
 
 Test(config_args, unknown_options)
