@@ -10,6 +10,7 @@ unreachable mirror (item 11).
 PID 1 is never signalled, even when the code under test is broken: every
 test that names it asks `status` first and sends nothing when that answer is
 wrong."""
+import atexit
 import gzip
 import os
 import shlex
@@ -21,7 +22,7 @@ import tempfile
 import pytest
 
 from conftest import (PREFORKCTL, PREFORKD, alive, default_signals, fake_preforkd,
-                      http_request, wait_for)
+                      http_request, public_dir, wait_for)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
@@ -54,8 +55,38 @@ time.sleep(300)
 """
 
 
+_staged = {}
+
+
+def reachable(path):
+    """What nobody runs from the checkout (scripts, binaries) is run from a
+    0755 copy under /tmp: the checkout may sit in a 0700 folder."""
+    if not isinstance(path, str) or not os.path.isfile(path) or \
+            not (path.startswith(ROOT + os.sep) or path in (PREFORKD, PREFORKCTL)):
+        return path
+    if path not in _staged:
+        if "dir" not in _staged:
+            _staged["dir"] = public_dir("pf-ops-")
+            atexit.register(shutil.rmtree, _staged["dir"], True)
+        sub = os.path.join(_staged["dir"], str(len(_staged)))
+        os.mkdir(sub)
+        os.chmod(sub, 0o755)
+        _staged[path] = shutil.copy(path, os.path.join(sub, os.path.basename(path)))
+        os.chmod(_staged[path], 0o755)
+    return _staged[path]
+
+
+def as_nobody(cmd, env):
+    cmd = [reachable(c) for c in cmd]
+    if env is not None:
+        env = {k: reachable(v) for k, v in env.items()}
+    return cmd, env
+
+
 def run(cmd, env=None, user=False, timeout=60):
     kw = AS_NOBODY if user else {}
+    if user:
+        cmd, env = as_nobody(cmd, env)
     p = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout,
                        stdin=subprocess.DEVNULL, **kw)
     return p.returncode, p.stdout, p.stderr
@@ -93,6 +124,8 @@ def procs():
 
     def start(cmd, user=False, ready=False, ignore=()):
         kw = dict(AS_NOBODY) if user else {}
+        if user:
+            cmd, _ = as_nobody(cmd, None)
         p = subprocess.Popen(cmd, stdout=subprocess.PIPE if ready else subprocess.DEVNULL,
                              text=True, preexec_fn=lambda: default_signals(*ignore), **kw)
         started.append(p)
