@@ -510,7 +510,11 @@ serve_listing(struct response_ctx *ctx, struct reply *r, int dirfd,
 	size_t len = 0;
 
 	snprintf(url, sizeof(url), "/%s%s", rel, rel[0] != '\0' ? "/" : "");
-	r->heap = autoindex_render(dirfd, url, ctx->params->dotfiles_allow, &len);
+	if (ctx->params->site.autoindex_format == SITE_LIST_JSON) {
+		h.ctype = "application/json; charset=utf-8";
+		r->heap = autoindex_render_json(dirfd, ctx->params->dotfiles_allow, &len);
+	} else
+		r->heap = autoindex_render(dirfd, url, ctx->params->dotfiles_allow, &len);
 	if (r->heap == NULL) {
 		reply_error(ctx, errno_status(errno), r, ka);
 		return;

@@ -242,3 +242,191 @@ def test_index_file_gets_its_sibling(make_server):
     assert r.headers["content-encoding"] == "gzip"
     assert r.headers["content-type"] == "text/html; charset=utf-8"
     assert gzip.decompress(r.body) == SMALL
+
+
+# --- cache_control and add_header ---------------------------------------
+
+RULES = ["/assets/* public, max-age=31536000, immutable", "*.html no-cache",
+         "/ no-store"]
+
+
+def rules_site(make_server, **keys):
+    s = make_server(workers=1, **keys)
+    s.write_config(cache_control=RULES,
+                   add_header=["X-Frame-Options: DENY",
+                               "Strict-Transport-Security: max-age=63072000"])
+    write(os.path.join(s.root, "assets", "a.html"), SMALL)
+    write(os.path.join(s.root, "assets", "app.js"), SMALL)
+    write(os.path.join(s.root, "docs", "page.html"), SMALL)
+    write(os.path.join(s.root, "style.css"), SMALL)
+    return s.start()
+
+
+def test_cache_control_first_match_on_the_path(make_server):
+    s = rules_site(make_server)
+    want = {
+        "/assets/a.html": "public, max-age=31536000, immutable",
+        "/assets/%61pp.js": "public, max-age=31536000, immutable",   # decoded first
+        "/docs/page.html": "no-cache",
+        "/": "no-store",
+    }
+    for path, cc in want.items():
+        r = get(s, path)
+        assert r.status == 200, path
+        assert r.headers["cache-control"] == cc, path
+    r = get(s, "/style.css")
+    assert r.status == 200 and "cache-control" not in r.headers
+
+
+def test_cache_control_on_304_not_on_errors(make_server):
+    s = rules_site(make_server)
+    etag = get(s, "/docs/page.html").headers["etag"]
+    r = get(s, "/docs/page.html", **{"If-None-Match": etag})
+    assert r.status == 304 and r.headers["cache-control"] == "no-cache"
+    r = get(s, "/docs/missing.html")
+    assert r.status == 404 and "cache-control" not in r.headers
+    r = get(s, "/assets")   # the redirect to the slash form matches no rule
+    assert r.status == 301 and "cache-control" not in r.headers
+
+
+def test_add_header_on_every_response(make_server):
+    s = rules_site(make_server)
+    etag = get(s, "/style.css").headers["etag"]
+    responses = [get(s, "/style.css"), get(s, "/nope"), get(s, "/assets"),
+                 get(s, "/style.css", **{"If-None-Match": etag}),
+                 get(s, "/style.css", method="OPTIONS"), get(s, "/style.css", method="DELETE"),
+                 get(s, "/style.css", Range="bytes=999999-")]
+    assert [r.status for r in responses] == [200, 404, 301, 304, 204, 405, 416]
+    for r in responses:
+        assert r.headers["x-frame-options"] == "DENY", r.status
+        assert r.headers["strict-transport-security"] == "max-age=63072000"
+        assert [n.lower() for n, _ in r.raw_headers].count("x-frame-options") == 1
+    # A request the parser refuses gets them too.
+    raw = raw_exchange(s.port, b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n")
+    assert raw.startswith(b"HTTP/1.1 400 ")
+    assert b"\r\nX-Frame-Options: DENY\r\n" in raw
+
+
+def check_config(tmp_path, lines):
+    conf = tmp_path / "bad.conf"
+    conf.write_text("root = %s\n" % tmp_path + "".join(l + "\n" for l in lines))
+    p = subprocess.run([PREFORKD, "-c", str(conf), "-t"], capture_output=True, text=True,
+                       timeout=30)
+    return p.returncode, (p.stdout + p.stderr).strip(), str(conf)
+
+
+@pytest.mark.parametrize("line, msg", [
+    ("add_header = Content-Length: 5", "Content-Length is set by the server"),
+    ("add_header = Transfer-Encoding: chunked", "Transfer-Encoding is set by the server"),
+    ("add_header = connection: close", "Connection is set by the server"),
+    ("add_header = Date: now", "Date is set by the server"),
+    ("add_header = Cache-Control: no-cache", "use cache_control"),
+    ("add_header = X Bad: 1", "with a token for a name"),
+    ("add_header = X-Empty:", "without CR, LF, NUL"),
+    ("add_header = X-Ctl: a\x01b", "without CR, LF, NUL"),
+    ("cache_control = *.html", "expected GLOB VALUE"),
+    ("cache_control = /[abc no-cache", "bad pattern"),
+    ("autoindex_format = xml", 'expected "html" or "json"'),
+    ("precompressed = maybe", "expected on/off"),
+])
+def test_bad_values_refused_at_check(tmp_path, line, msg):
+    rc, out, conf = check_config(tmp_path, ["add_header = X-Ok: fine", line])
+    assert rc == 1
+    assert out.startswith("preforkd: " + conf + ":3: "), out
+    assert msg in out, out
+
+
+def test_good_values_pass_check(tmp_path):
+    rc, out, _ = check_config(tmp_path, [
+        "precompressed = off", "cache_control = /assets/* public, max-age=60",
+        "cache_control = *.html no-cache", "add_header = X-Frame-Options: DENY",
+        "add_header = Vary: Origin", "autoindex_format = json",
+        "mime_types = /etc/mime.types"])
+    assert (rc, out) == (0, "configuration ok")
+
+
+# --- mime_types -----------------------------------------------------------
+
+def test_mime_types_file_extends_builtin(make_server, tmp_path):
+    types = tmp_path / "mime.types"
+    types.write_text("# local types\n\ntext/x-custom\tcst\n"
+                     "application/x-thing  thg THX\nimage/x-only\n"
+                     "application/vnd.test+json vtj\n")
+    s = make_server(workers=1, mime_types=str(types))
+    for name in ("a.cst", "b.THX", "c.vtj", "d.css", "e.unknownext"):
+        write(os.path.join(s.root, name), b"x")
+    s.start()
+    want = {"/a.cst": "text/x-custom; charset=utf-8", "/b.THX": "application/x-thing",
+            "/c.vtj": "application/vnd.test+json; charset=utf-8",
+            "/d.css": "text/css; charset=utf-8",
+            "/e.unknownext": "application/octet-stream"}
+    for path, ctype in want.items():
+        assert get(s, path).headers["content-type"] == ctype, path
+
+
+def test_debian_mime_types(make_server):
+    s = make_server(workers=1, mime_types="/etc/mime.types")
+    for name in ("a.js", "b.odt", "c.html"):
+        write(os.path.join(s.root, name), b"x")
+    s.start()
+    assert get(s, "/a.js").headers["content-type"] == "text/javascript; charset=utf-8"
+    assert get(s, "/b.odt").headers["content-type"] == \
+        "application/vnd.oasis.opendocument.text"
+    assert get(s, "/c.html").headers["content-type"] == "text/html; charset=utf-8"
+
+
+@pytest.mark.parametrize("content, line, msg", [
+    ("text/plain txt\nnotatype foo\n", 2, 'expected TYPE/SUBTYPE then extensions, got "notatype"'),
+    ("# c\n\n\ntext/x a/b\n", 4, 'expected an extension, got "a/b"'),
+    ("te(xt/plain txt\n", 1, "expected TYPE/SUBTYPE"),
+    ("text/plain " + "x" * 5000 + "\n", 1, "line too long"),
+])
+def test_bad_mime_types_line_at_check(tmp_path, content, line, msg):
+    types = tmp_path / "bad.types"
+    types.write_text(content)
+    rc, out, _ = check_config(tmp_path, ["mime_types = %s" % types])
+    assert rc == 1
+    assert out.startswith("preforkd: %s:%d: " % (types, line)), out
+    assert msg in out, out
+
+
+def test_missing_mime_types_file_at_check(tmp_path):
+    rc, out, _ = check_config(tmp_path, ["mime_types = %s/none.types" % tmp_path])
+    assert rc == 1 and "none.types: No such file or directory" in out, out
+
+
+# --- autoindex_format = json ----------------------------------------------
+
+def test_json_listing(make_server):
+    s = make_server(workers=1, autoindex_format="json")
+    d = os.path.join(s.root, "d")
+    write(os.path.join(d, "b.txt"), b"12345", mtime=1700000000)
+    write(os.path.join(d, 'q"uote\\back.txt'), b"")
+    write(os.path.join(d, "caf\xe9 \u2603.txt"), b"xy")
+    write(os.path.join(d, ".hidden"), b"x")
+    os.makedirs(os.path.join(d, "sub"))
+    os.utime(os.path.join(d, "sub"), (1600000000, 1600000000))
+    with open(os.path.join(d.encode(), b"bad\xffname"), "wb") as f:
+        f.write(b"z")
+    s.start()
+    r = get(s, "/d/")
+    assert r.status == 200
+    assert r.headers["content-type"] == "application/json; charset=utf-8"
+    assert int(r.headers["content-length"]) == len(r.body)
+    items = json.loads(r.body.decode("utf-8"))
+    names = [i["name"] for i in items]
+    # byte order of the names, like the HTML listing; no dotfiles
+    assert names == ["b.txt", "bad\ufffdname", "caf\xe9 \u2603.txt", 'q"uote\\back.txt', "sub"]
+    b = items[0]
+    assert b == {"name": "b.txt", "type": "file", "size": 5,
+                 "mtime": "Tue, 14 Nov 2023 22:13:20 GMT"}
+    assert items[4] == {"name": "sub", "type": "directory",
+                        "mtime": "Sun, 13 Sep 2020 12:26:40 GMT"}
+    assert get(s, "/d/", method="HEAD").body == b""
+
+
+def test_json_listing_shows_dotfiles_when_allowed(make_server):
+    s = make_server(workers=1, autoindex_format="json", dotfiles="allow")
+    write(os.path.join(s.root, ".env"), b"x")
+    s.start()
+    assert [i["name"] for i in json.loads(get(s, "/").body)] == [".env"]
