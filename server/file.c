@@ -329,10 +329,13 @@ file_insert(struct file_cache *fc, const char *rel, size_t len, uint32_t h,
 	e->checked_ms = now_ms;
 	e->refs = 1;
 	e->used = 1;
-	if (!e->oneoff) {
+	if (len < FILE_KEY_MAX) {
+		/* One-off entries keep the name too: a sibling is found by it. */
 		memcpy(e->key, rel, len);
 		e->key[len] = '\0';
 		e->keylen = len;
+	}
+	if (!e->oneoff) {
 		e->hash = h;
 		e->next = fc->buckets[h & fc->mask];
 		fc->buckets[h & fc->mask] = (int)(e - fc->entries);
