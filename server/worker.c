@@ -22,8 +22,8 @@
 #include "server/accesslog.h"
 #include "server/conn.h"
 #include "server/file.h"
-#include "server/mimefile.h"
 #include "server/loop.h"
+#include "server/mimefile.h"
 
 #define WORKER_FILE_CACHE 256
 #define WORKER_DEFAULT_INTERVAL_MS 1000
