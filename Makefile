@@ -86,6 +86,7 @@ bench: deps
 	@scripts/install-deps bench
 	@$(MAKE) --no-print-directory all
 	scripts/bench
+	scripts/bench_static
 
 chaos: deps-test
 	@$(MAKE) --no-print-directory all

@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "server/http_util.h"
 #include "server/path.h"
 
 struct autoindex_entry {
@@ -218,6 +219,51 @@ autoindex_render(int dirfd, const char *url_path, int show_dotfiles,
 	for (size_t i = 0; i < l.n; i++)
 		autoindex_row(&b, &l.v[i]);
 	autoindex_printf(&b, "</table>\n</body>\n</html>\n");
+	if (b.failed) {
+		errno = ENOMEM;
+		goto fail;
+	}
+	autoindex_list_free(&l);
+	*len = b.len;
+	return b.p;
+fail:
+	autoindex_list_free(&l);
+	free(b.p);
+	return NULL;
+}
+
+/* One object of the JSON listing (server/autoindex_json.c escapes). */
+static void
+autoindex_json_row(struct autoindex_buf *b, const struct autoindex_entry *e,
+    int first)
+{
+	char name[NAME_MAX * 6 + 1], date[32];
+
+	json_escape_name(e->name, name);
+	http_date_format(e->mtime, date);
+	autoindex_printf(b, "%s\n{\"name\":\"%s\",\"type\":\"%s\",\"mtime\":\"%s\"",
+	    first ? "" : ",", name, e->is_dir ? "directory" : "file", date);
+	if (!e->is_dir)
+		autoindex_printf(b, ",\"size\":%" PRIdMAX, (intmax_t)e->size);
+	autoindex_printf(b, "}");
+}
+
+char *
+autoindex_render_json(int dirfd, int show_dotfiles, size_t *len)
+{
+	struct autoindex_list l = { NULL, 0, 0 };
+	struct autoindex_buf b = { NULL, 0, 0, 0 };
+
+	if (autoindex_read(dirfd, show_dotfiles, &l) == -1)
+		goto fail;
+	if (l.n > 0)
+		qsort(l.v, l.n, sizeof(*l.v), autoindex_cmp);
+	if ((b.p = malloc(b.cap = 4096)) == NULL)
+		goto fail;
+	autoindex_printf(&b, "[");
+	for (size_t i = 0; i < l.n; i++)
+		autoindex_json_row(&b, &l.v[i], i == 0);
+	autoindex_printf(&b, "\n]\n");
 	if (b.failed) {
 		errno = ENOMEM;
 		goto fail;

@@ -2,16 +2,20 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "server/encoding.h"
 #include "server/http_util.h"
 #include "server/path.h"
 
 struct file_cache {
 	int rootfd;
 	int n;
+	int probe;                 /* look for precompressed siblings */
 	int hand;                  /* clock hand */
 	int count;                 /* hashed entries */
 	uint32_t mask;             /* buckets - 1 */
@@ -119,15 +123,46 @@ file_release(struct file_cache *fc, struct file_entry *e)
 	(void)fc;
 }
 
+void
+file_cache_probe_siblings(struct file_cache *fc, int on)
+{
+	fc->probe = on;
+}
+
+/* Which of rel.br, rel.zst, rel.gz are regular files not older than st.
+ * Only a hint: the sibling is opened beneath the root and checked again
+ * before it is served. */
+static unsigned
+file_probe(const struct file_cache *fc, const char *rel, size_t len,
+    const struct stat *st)
+{
+	char path[FILE_KEY_MAX + 8];
+	struct stat s;
+	unsigned mask = 0;
+
+	if (!fc->probe || len >= FILE_KEY_MAX || enc_is_sibling_name(rel, len))
+		return 0;
+	for (int e = ENC_BR; e < ENC_COUNT; e++) {
+		snprintf(path, sizeof(path), "%.*s%s", (int)len, rel, enc_suffix(e));
+		/* Whole seconds: brotli(1) copies the mtime without its
+		 * nanoseconds, and HTTP dates have none either. */
+		if (fstatat(fc->rootfd, path, &s, 0) == 0 && S_ISREG(s.st_mode) &&
+		    s.st_mtim.tv_sec >= st->st_mtim.tv_sec)
+			mask |= ENC_BIT(e);
+	}
+	return mask;
+}
+
 static struct file_entry *
-file_lookup(struct file_cache *fc, const char *rel, size_t len, uint32_t h)
+file_lookup(struct file_cache *fc, const char *rel, size_t len, uint32_t h, int enc)
 {
 	int i;
 
 	for (i = fc->buckets[h & fc->mask]; i != -1; i = fc->entries[i].next) {
 		struct file_entry *e = &fc->entries[i];
 
-		if (e->hash == h && e->keylen == len && memcmp(e->key, rel, len) == 0)
+		if (e->hash == h && e->keylen == len && e->enc == enc &&
+		    memcmp(e->key, rel, len) == 0)
 			return e;
 	}
 	return NULL;
@@ -173,14 +208,35 @@ file_hdr_add(struct file_entry *e, const char *name, const char *value, size_t v
 	e->hdr[e->hdr_len++] = '\n';
 }
 
-/* Fills e (fd and st set) with its validators, header block and body. */
+/* A coded representation's ETag: the sibling's own with "-br", "-zstd"
+ * or "-gzip" before the closing quote, so it never equals the ETag the
+ * same file has when asked for by its own name. */
+static void
+file_etag_enc(struct file_entry *e)
+{
+	const char *name = enc_name(e->enc);
+	size_t n = strlen(name);
+
+	if (e->etag_len < 2 || e->etag[e->etag_len - 1] != '"' ||
+	    e->etag_len + n + 2 > sizeof(e->etag))
+		return;
+	e->etag[e->etag_len - 1] = '-';
+	memcpy(e->etag + e->etag_len, name, n);
+	e->etag_len += n;
+	e->etag[e->etag_len++] = '"';
+	e->etag[e->etag_len] = '\0';
+}
+
+/* Fills e (fd, st, enc set) with its validators, header block and body. */
 static void
 file_prepare(struct file_entry *e, const char *rel, size_t len, char *bodybuf)
 {
 	ssize_t n;
 
-	e->ctype = mime_type(rel, len);
+	e->ctype = mime_type(rel, len - strlen(enc_suffix(e->enc)));
 	e->etag_len = etag_make(&e->st, e->etag, sizeof(e->etag));
+	if (e->enc != 0)
+		file_etag_enc(e);
 	http_date_format(e->st.st_mtime, e->lastmod);
 	e->hdr_len = 0;
 	file_hdr_add(e, "Content-Type", e->ctype, strlen(e->ctype));
@@ -242,7 +298,7 @@ file_oneoff(void)
 
 static int
 file_insert(struct file_cache *fc, const char *rel, size_t len, uint32_t h,
-    int64_t now_ms, struct file_entry **out)
+    int enc, int64_t now_ms, struct file_entry **out)
 {
 	struct file_entry *e = NULL;
 	struct stat st;
@@ -264,6 +320,8 @@ file_insert(struct file_cache *fc, const char *rel, size_t len, uint32_t h,
 		bodybuf = fc->bodies + (size_t)(e - fc->entries) * FILE_BODY_MAX;
 	e->fd = fd;
 	e->st = st;
+	e->enc = (unsigned char)enc;
+	e->siblings = enc == 0 ? (unsigned char)file_probe(fc, rel, len, &st) : 0;
 	file_prepare(e, rel, len, bodybuf);
 	if (e->oneoff && e->body == NULL) {
 		free(bodybuf);
@@ -271,10 +329,13 @@ file_insert(struct file_cache *fc, const char *rel, size_t len, uint32_t h,
 	e->checked_ms = now_ms;
 	e->refs = 1;
 	e->used = 1;
-	if (!e->oneoff) {
+	if (len < FILE_KEY_MAX) {
+		/* One-off entries keep the name too: a sibling is found by it. */
 		memcpy(e->key, rel, len);
 		e->key[len] = '\0';
 		e->keylen = len;
+	}
+	if (!e->oneoff) {
 		e->hash = h;
 		e->next = fc->buckets[h & fc->mask];
 		fc->buckets[h & fc->mask] = (int)(e - fc->entries);
@@ -296,20 +357,21 @@ file_cache_revalidate(struct file_cache *fc, struct file_entry *e, int64_t now_m
 	if (fstatat(fc->rootfd, e->key, &st, 0) == 0 && st.st_ino == e->st.st_ino &&
 	    st.st_dev == e->st.st_dev && st.st_size == e->st.st_size &&
 	    st.st_mtim.tv_sec == e->st.st_mtim.tv_sec &&
-	    st.st_mtim.tv_nsec == e->st.st_mtim.tv_nsec && S_ISREG(st.st_mode))
+	    st.st_mtim.tv_nsec == e->st.st_mtim.tv_nsec && S_ISREG(st.st_mode) &&
+	    (e->enc != 0 || file_probe(fc, e->key, e->keylen, &e->st) == e->siblings))
 		return 0;
 	file_unhash(fc, e);
 	return 1;
 }
 
-int
-file_cache_get(struct file_cache *fc, const char *rel, size_t len,
+static int
+file_get(struct file_cache *fc, const char *rel, size_t len, int enc,
     int64_t now_ms, struct file_entry **out)
 {
 	uint32_t h = file_hash(rel, len);
 	struct file_entry *e;
 
-	if (len < FILE_KEY_MAX && (e = file_lookup(fc, rel, len, h)) != NULL) {
+	if (len < FILE_KEY_MAX && (e = file_lookup(fc, rel, len, h, enc)) != NULL) {
 		e->refs++;
 		if (now_ms - e->checked_ms < FILE_CHECK_MS ||
 		    file_cache_revalidate(fc, e, now_ms) == 0) {
@@ -319,7 +381,31 @@ file_cache_get(struct file_cache *fc, const char *rel, size_t len,
 		}
 		file_cache_put(fc, e);
 	}
-	return file_insert(fc, rel, len, h, now_ms, out);
+	return file_insert(fc, rel, len, h, enc, now_ms, out);
+}
+
+int
+file_cache_get(struct file_cache *fc, const char *rel, size_t len,
+    int64_t now_ms, struct file_entry **out)
+{
+	return file_get(fc, rel, len, 0, now_ms, out);
+}
+
+int
+file_cache_get_enc(struct file_cache *fc, const char *rel, size_t len,
+    int enc, int64_t now_ms, struct file_entry **out)
+{
+	char key[PATH_MAX + 8];
+	const char *suf = enc_suffix(enc);
+	size_t n = strlen(suf);
+
+	if (enc <= 0 || enc >= ENC_COUNT || len + n >= sizeof(key)) {
+		errno = ENOENT;
+		return -1;
+	}
+	memcpy(key, rel, len);
+	memcpy(key + len, suf, n + 1);
+	return file_get(fc, key, len + n, enc, now_ms, out);
 }
 
 void

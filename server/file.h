@@ -34,6 +34,14 @@ struct file_entry {
 	char hdr[FILE_HDR_MAX];
 	size_t hdr_len;
 	char *body;                /* whole body when st_size <= FILE_BODY_MAX, else NULL */
+	/* Precompressed siblings (server/encoding.h): enc is the coding this
+	 * entry stands for (its file is the key, FILE.gz say, its ctype and
+	 * ETag those of FILE's gzip representation), 0 for a file as itself.
+	 * siblings has ENC_BIT(e) for each FILE+suffix that existed as a
+	 * regular file not older than FILE when last probed (0 unless the
+	 * cache probes). */
+	unsigned char enc;
+	unsigned char siblings;
 
 	/* private */
 	char key[FILE_KEY_MAX];
@@ -61,6 +69,13 @@ void file_cache_free(struct file_cache *fc);
  */
 int file_cache_get(struct file_cache *fc, const char *rel, size_t len,
     int64_t now_ms, struct file_entry **out);
+/* The representation of rel in coding enc (ENC_*): opens rel plus its
+ * suffix beneath the root, with rel's Content-Type and an ETag of its own.
+ * Same results as file_cache_get; the caller checks it is not older. */
+int file_cache_get_enc(struct file_cache *fc, const char *rel, size_t len,
+    int enc, int64_t now_ms, struct file_entry **out);
+/* Turns the sibling probe of new and revalidated entries on or off. */
+void file_cache_probe_siblings(struct file_cache *fc, int on);
 /* Unpins an entry returned by file_cache_get. */
 void file_cache_put(struct file_cache *fc, struct file_entry *e);
 /* Revalidates e now: 0 when still current, 1 when it changed (it is then

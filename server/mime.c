@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "server/http_util.h"
+#include "server/mimefile.h"
 
 #define MIME_UTF8 "; charset=utf-8"
 #define MIME_DEFAULT "application/octet-stream"
@@ -115,9 +116,12 @@ mime_type(const char *path, size_t len)
 {
 	char ext[MIME_EXT_MAX + 1];
 	size_t lo = 0, hi = MIME_COUNT;
+	const char *t;
 
 	if (path == NULL || mime_ext(path, len, ext) == -1)
 		return MIME_DEFAULT;
+	if ((t = mimefile_type(ext)) != NULL)
+		return t;      /* mime_types = FILE wins (server/mimefile.h) */
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 		int c = strcmp(ext, mime_table[mid].ext);

@@ -44,5 +44,12 @@ int html_escape(const char *s, char *out, size_t outlen);
  * with errno. Listings are not the hot path, so allocating here is fine.
  */
 char *autoindex_render(int dirfd, const char *url_path, int show_dotfiles, size_t *len);
+/* The same entries as a JSON array (autoindex_format = json, nginx's
+ * shape): {"name", "type" ("directory" or "file"), "mtime" (IMF-fixdate),
+ * "size" (files only)}. Same return convention. */
+char *autoindex_render_json(int dirfd, int show_dotfiles, size_t *len);
+/* s as the inside of a JSON string; out holds 6 * strlen(s) + 1 bytes.
+ * Bytes that are not valid UTF-8 become U+FFFD. Returns the length. */
+size_t json_escape_name(const char *s, char *out);
 
 #endif

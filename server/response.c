@@ -145,6 +145,14 @@ response_head(char *buf, size_t cap, const struct response_head *h)
 		HB_FIELD(&b, "ETag: ", h->etag, h->etag_len);
 	if (h->accept_ranges)
 		hb_str(&b, "Accept-Ranges: bytes\r\n");
+	if (h->content_encoding != NULL)
+		HB_FIELD(&b, "Content-Encoding: ", h->content_encoding, strlen(h->content_encoding));
+	if (h->vary_ae)
+		hb_str(&b, "Vary: Accept-Encoding\r\n");
+	if (h->cache_control != NULL)
+		HB_FIELD(&b, "Cache-Control: ", h->cache_control, h->cache_control_len);
+	if (h->extra != NULL)
+		hb_put(&b, h->extra, h->extra_len);
 	if (h->content_range != NULL)
 		HB_FIELD(&b, "Content-Range: ", h->content_range, strlen(h->content_range));
 	if (h->location != NULL)
@@ -212,6 +220,7 @@ reply_head(struct reply *r, struct response_head *h, int keepalive_hdr)
 
 	h->connection = r->close ? RESPONSE_CONN_CLOSE :
 	    keepalive_hdr ? RESPONSE_CONN_KEEPALIVE : RESPONSE_CONN_NONE;
+	response_site_head(r, h);
 	need = response_head(r->hdr, r->hdr_cap, h);
 	if (need <= r->hdr_cap) {
 		r->hdr_len = need;
@@ -273,6 +282,7 @@ void
 response_error(struct response_ctx *ctx, int status, struct reply *r)
 {
 	r->close = 1;
+	response_site(ctx, r, NULL, 0, 0);
 	reply_error(ctx, status, r, 0);
 }
 
@@ -403,7 +413,7 @@ fail:
 }
 
 static void
-serve_file(struct response_ctx *ctx, const struct http_request *req,
+serve_rep(struct response_ctx *ctx, const struct http_request *req,
     struct reply *r, struct file_entry *fe)
 {
 	struct response_head h = { .date = ctx->date, .content_length = -1 };
@@ -450,6 +460,15 @@ serve_file(struct response_ctx *ctx, const struct http_request *req,
 	reply_body(r, fe, 0, size);
 }
 
+/* The representation the request accepts (a precompressed sibling or
+ * the file itself), then the conditionals and ranges on it. */
+static void
+serve_file(struct response_ctx *ctx, const struct http_request *req,
+    struct reply *r, struct file_entry *fe)
+{
+	serve_rep(ctx, req, r, precompressed_pick(ctx, req, r, fe));
+}
+
 /* 301 to the request path with its slash, the query kept. */
 static void
 serve_redirect(struct response_ctx *ctx, const struct http_request *req,
@@ -491,7 +510,11 @@ serve_listing(struct response_ctx *ctx, struct reply *r, int dirfd,
 	size_t len = 0;
 
 	snprintf(url, sizeof(url), "/%s%s", rel, rel[0] != '\0' ? "/" : "");
-	r->heap = autoindex_render(dirfd, url, ctx->params->dotfiles_allow, &len);
+	if (ctx->params->site.autoindex_format == SITE_LIST_JSON) {
+		h.ctype = "application/json; charset=utf-8";
+		r->heap = autoindex_render_json(dirfd, ctx->params->dotfiles_allow, &len);
+	} else
+		r->heap = autoindex_render(dirfd, url, ctx->params->dotfiles_allow, &len);
 	if (r->heap == NULL) {
 		reply_error(ctx, errno_status(errno), r, ka);
 		return;
@@ -554,6 +577,7 @@ serve_path(struct response_ctx *ctx, const struct http_request *req, struct repl
 		return;
 	}
 	rlen = strlen(rel);
+	response_site(ctx, r, rel, rlen, dir_slash);
 	/* "/a/.." names the root but a listing there would resolve its
 	 * relative links against /a/: send the client to the slash form. */
 	if (rlen == 0 && !dir_slash) {
@@ -581,6 +605,7 @@ response_build(struct response_ctx *ctx, const struct http_request *req,
 	int ka = req->version_minor == 0;
 
 	r->head_only = req->method == HTTP_M_HEAD;
+	response_site(ctx, r, NULL, 0, 0);
 	/* A body we will not read leaves the framing in doubt: close. */
 	if ((req->content_length > 0 || req->chunked) &&
 	    req->method != HTTP_M_GET && req->method != HTTP_M_HEAD)

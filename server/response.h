@@ -44,6 +44,13 @@ struct reply {
 	int fd;                   /* file the segments read from, -1 if none */
 	char *heap;               /* listing, multipart headers or a long head */
 	char *heap_hdr;           /* head that did not fit in hdr_cap */
+	/* DESIGN §14, copied into every head by reply_head. */
+	const char *content_encoding; /* the coded sibling sent (200/206 only) */
+	int vary_ae;              /* the file has siblings: Vary: Accept-Encoding */
+	const char *cache_control; /* matched rule (status < 400 only) */
+	size_t cache_control_len;
+	const char *extra;        /* add_header block, every response */
+	size_t extra_len;
 };
 
 struct response_ctx {
@@ -76,6 +83,13 @@ struct response_head {
 	const char *allow;
 	int64_t content_length;
 	int connection;           /* RESPONSE_CONN_* */
+	/* After Accept-Ranges, in this order (DESIGN §14). */
+	const char *content_encoding;
+	int vary_ae;
+	const char *cache_control;
+	size_t cache_control_len;
+	const char *extra;        /* complete "Name: value\r\n" lines */
+	size_t extra_len;
 };
 
 enum { RESPONSE_CONN_NONE, RESPONSE_CONN_CLOSE, RESPONSE_CONN_KEEPALIVE };
@@ -97,6 +111,15 @@ void response_build(struct response_ctx *ctx, const struct http_request *req,
     struct reply *r);
 /* An error reply with no request to go by (parse errors, timeouts). */
 void response_error(struct response_ctx *ctx, int status, struct reply *r);
+/* Swaps the pinned fe for the precompressed sibling the request accepts
+ * best, if any (server/precompressed.c); sets r's encoding and Vary. */
+struct file_entry *precompressed_pick(struct response_ctx *ctx,
+    const struct http_request *req, struct reply *r, struct file_entry *fe);
+/* Sets r's add_header block and, from the decoded path, Cache-Control. */
+void response_site(const struct response_ctx *ctx, struct reply *r,
+    const char *rel, size_t rlen, int dir_slash);
+/* Copies r's DESIGN §14 fields into h, by h->status. */
+void response_site_head(const struct reply *r, struct response_head *h);
 /* Releases the pin and the heap of a finished (or abandoned) reply. */
 void response_release(struct response_ctx *ctx, struct reply *r);
 /* Resets r to empty, keeping hdr and hdr_cap. */

@@ -23,6 +23,7 @@
 #include "server/conn.h"
 #include "server/file.h"
 #include "server/loop.h"
+#include "server/mimefile.h"
 
 #define WORKER_FILE_CACHE 256
 #define WORKER_DEFAULT_INTERVAL_MS 1000
@@ -300,6 +301,9 @@ worker_init(struct worker *w, const struct worker_params *p)
 	what = "file cache";
 	if ((w->fc = file_cache_new(w->rootfd, WORKER_FILE_CACHE)) == NULL)
 		goto fail;
+	file_cache_probe_siblings(w->fc, p->site.precompressed);
+	if (p->site.mime_types[0] != '\0' && mimefile_load(p->site.mime_types, NULL, 0) == -1)
+		log_warn("mime_types %s: only the built-in types", p->site.mime_types);
 	what = "epoll_create1";
 	if ((w->loop = loop_new(256)) == NULL)
 		goto fail;

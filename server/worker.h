@@ -9,6 +9,8 @@
 #include <limits.h>
 #include <mqueue.h>
 
+#include "server/site.h"
+
 #define WORKER_MAX_LISTEN 16
 
 /* Exit statuses with a meaning for the supervisor. */
@@ -28,6 +30,7 @@ struct worker_params {
 	int autoindex;
 	int dotfiles_allow;  /* 0: deny dotfiles except /.well-known/ */
 	char access_log[PATH_MAX]; /* "off", "-" (stdout) or a path */
+	struct site_opts site;   /* DESIGN §14 */
 
 	int keepalive_timeout_ms;
 	int keepalive_requests;  /* 0 = unlimited */

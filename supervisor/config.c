@@ -6,6 +6,7 @@
  */
 #include "supervisor/config.h"
 #include "ipc/log.h"
+#include "server/mimefile.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -510,6 +511,34 @@ config_set_listen(struct config *c, const struct config_key *k, const char *v,
 	return 0;
 }
 
+/* DESIGN §14: the checks live with the options in server/site.c. */
+static int
+config_set_cache_control(struct config *c, const struct config_key *k, const char *v,
+    char *msg, size_t msglen)
+{
+	(void)k;
+	return site_add_cache_control(&c->site, v, msg, msglen);
+}
+
+static int
+config_set_add_header(struct config *c, const struct config_key *k, const char *v,
+    char *msg, size_t msglen)
+{
+	(void)k;
+	return site_add_header(&c->site, v, msg, msglen);
+}
+
+static int
+config_set_autoindex_format(struct config *c, const struct config_key *k, const char *v,
+    char *msg, size_t msglen)
+{
+	static const char *const names[] = { "html", "json", NULL };
+
+	(void)k;
+	return config_set_enum(v, names, &c->site.autoindex_format,
+	    "\"html\" or \"json\"", msg, msglen);
+}
+
 #define OFF(f) offsetof(struct config, f), sizeof(((struct config *)0)->f)
 #define MS_MAX CONFIG_DURATION_MAX_MS
 
@@ -541,6 +570,11 @@ static const struct config_key config_keys[] = {
 	{ "max_requests_jitter", config_set_int, OFF(max_requests_jitter), 0, LONG_MAX, "N" },
 	{ "max_connections", config_set_int, OFF(max_connections), 1, 1048576, "N" },
 	{ "backlog", config_set_int, OFF(backlog), 1, 65535, "N" },
+	{ "precompressed", config_set_bool, OFF(site.precompressed), 0, 0, "on|off" },
+	{ "cache_control", config_set_cache_control, 0, 0, 0, 0, "GLOB VALUE" },
+	{ "add_header", config_set_add_header, 0, 0, 0, 0, "'Name: value'" },
+	{ "mime_types", config_set_string, OFF(site.mime_types), 0, 0, "FILE" },
+	{ "autoindex_format", config_set_autoindex_format, 0, 0, 0, 0, "html|json" },
 };
 
 #define CONFIG_NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))
@@ -595,6 +629,7 @@ config_defaults(struct config *c)
 	c->worker_timeout_ms = 30000;
 	c->max_connections = 1024;
 	c->backlog = 511;
+	site_defaults(&c->site);
 }
 
 int
@@ -913,6 +948,9 @@ config_validate(const struct config *c, char *err, size_t errlen)
 	}
 	if (config_check_ids(c, err, errlen) == -1)
 		return -1;
+	if (c->site.mime_types[0] != '\0' &&
+	    mimefile_check(c->site.mime_types, err, errlen) == -1)
+		return -1;
 	return config_check_paths(c, err, errlen);
 }
 
@@ -1115,6 +1153,7 @@ config_absolute_paths(struct config *c)
 	config_absolute(c->pidfile, sizeof(c->pidfile), false);
 	config_absolute(c->status_pipe, sizeof(c->status_pipe), false);
 	config_absolute(c->error_log, sizeof(c->error_log), false);
+	config_absolute(c->site.mime_types, sizeof(c->site.mime_types), false);
 	if (strcmp(c->access_log, "-") != 0 && strcmp(c->access_log, "off") != 0)
 		config_absolute(c->access_log, sizeof(c->access_log), false);
 }

@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <sys/socket.h>
 
+#include "server/site.h"
+
 #define CONFIG_MAX_LISTEN 16
 #define CONFIG_ERR_LEN 512
 #define CONFIG_LINE_MAX 4096          /* longest accepted line, without its newline */
@@ -59,6 +61,7 @@ struct config {
 	long max_requests_jitter;
 	int max_connections;
 	int backlog;
+	struct site_opts site;        /* DESIGN §14: precompressed ... mime_types */
 	/* Internal to config.c: the next "listen" replaces the list instead of
 	 * appending (true after defaults, at the start of a file, before flags). */
 	bool listen_fresh;

@@ -77,6 +77,7 @@ spawn_params(const struct spawn_args *a, int chan, mqd_t q, struct worker_params
 	strlcpy(p->index, c->index, sizeof(p->index));
 	p->autoindex = c->autoindex;
 	p->dotfiles_allow = c->dotfiles_allow;
+	p->site = c->site;
 	strlcpy(p->access_log, c->access_log, sizeof(p->access_log));
 	p->keepalive_timeout_ms = c->keepalive_timeout_ms;
 	p->keepalive_requests = c->keepalive_requests;
