@@ -51,6 +51,9 @@ struct snapshot {
 	uint64_t worker_exits_unexpected;
 	uint64_t workers_hung_killed;
 	uint64_t messages_dropped; /* malformed IPC messages received */
+	uint64_t upgrades;         /* successful binary upgrades (carried over) */
+	uint64_t upgrades_failed;  /* rolled back */
+	time_t started;            /* when the running supervisor binary started */
 	int nworkers;
 	struct snapshot_worker workers[SNAPSHOT_MAX_WORKERS];
 };

@@ -24,6 +24,7 @@
 #include "ipc/msg.h"
 #include "supervisor/config.h"
 #include "supervisor/ctl_status.h"
+#include "supervisor/ctl_upgrade.h"
 #include "supervisor/listen.h"
 #include "supervisor/status.h"
 
@@ -75,6 +76,8 @@ static const char ctl_usage_text[] =
 "  quit [--timeout S] [--no-wait]\n"
 "                     fast stop (like SIGINT); waits like stop\n"
 "  reopen             reopen log files (after logrotate)\n"
+"  upgrade            replace the running binary (like SIGUSR2); waits and\n"
+"                     exits 0 once the new supervisor serves, 1 on rollback\n"
 "  scale N|+N|-N      set the number of workers, or add / remove some\n"
 "  check              test the configuration of -c CONFIG like preforkd -t\n"
 "                     (the addresses of a running server are not rebound)\n"
@@ -535,6 +538,21 @@ ctl_cmd_stop(struct ctl *c)
 	return CTL_OK;
 }
 
+/* The answer comes as a signal (ctl_upgrade.h), so the queue is required:
+ * a bare USR2 could not tell us the outcome. */
+static int
+ctl_cmd_upgrade(struct ctl *c)
+{
+	sigset_t set;
+	int r;
+
+	if (ctl_upgrade_prepare(&set) == -1)
+		return ctl_error(CTL_FAIL, "sigprocmask: %s", strerror(errno));
+	if ((r = ctl_deliver(c, CTL_UPGRADE, (int)getpid(), 0)) != CTL_OK)
+		return r;
+	return ctl_upgrade_wait(&set, c->pid, c->pidfile) == 0 ? CTL_OK : CTL_FAIL;
+}
+
 /* "N" sets the count, "+N" / "-N" change it. Returns -1 when c->ctl_cmd
  * and c->ctl_arg are set, else the usage exit code after saying why. */
 static int
@@ -691,6 +709,7 @@ static const struct ctl_command {
 	{ "status", ctl_cmd_status, 0, 0 },
 	{ "reload", ctl_cmd_send, CTL_RELOAD, SIGHUP },
 	{ "reopen", ctl_cmd_send, CTL_REOPEN, SIGUSR1 },
+	{ "upgrade", ctl_cmd_upgrade, CTL_UPGRADE, 0 },
 	{ "stop", ctl_cmd_stop, CTL_STOP, SIGTERM },
 	{ "quit", ctl_cmd_stop, CTL_QUIT, SIGINT },
 	{ "scale", ctl_cmd_send, 0, 0 },
