@@ -274,7 +274,6 @@ snapshot_text(const struct snapshot *s, char *buf, size_t len)
 	snap_printf(&o, "upgrades: %" PRIu64 "\nupgrades_failed: %" PRIu64 "\nstarted: ",
 	    s->upgrades, s->upgrades_failed);
 	text_time(&o, s->started);
-	snap_printf(&o, "\n");
 	n = snap_clamp(s->nworkers, SNAPSHOT_MAX_WORKERS);
 	for (i = 0; i < n && !o.full; i++)
 		text_worker(&o, i, &s->workers[i]);

@@ -767,7 +767,7 @@ sup_upgrade_ready(struct sup *s)
 {
 	char err[CONFIG_ERR_LEN];
 
-	s->up.ready = true;
+	s->up.announced = true;
 	if (s->conf.pidfile[0] != '\0') {
 		if ((s->pfh = daemon_pidfile_open(s->conf.pidfile, err,
 		    sizeof(err))) == NULL || pidfile_write(s->pfh) == -1) {
@@ -897,7 +897,7 @@ sup_converge(struct sup *s, int64_t now)
 		sup_retire(s, procs_old_victim(&s->procs, s->generation), now);
 	if (s->ready_pending && ready >= s->target) {
 		s->ready_pending = false;
-		if (s->up.inherited && !s->up.ready)
+		if (s->up.inherited && !s->up.announced)
 			sup_upgrade_ready(s);
 		notify_systemd("READY=1");
 		log_info("generation %u ready: %d workers", s->generation, ready);
@@ -1211,7 +1211,7 @@ sup_cleanup(struct sup *s)
 		mq_close(s->ctlq);
 		mq_unlink(s->ctlq_name);
 	}
-	if (s->pfh != NULL && s->up.ready && !s->up.inherited)
+	if (s->pfh != NULL && s->up.ready)
 		pidfile_close(s->pfh);  /* PIDFILE is the new one's now */
 	else if (s->pfh != NULL)
 		pidfile_remove(s->pfh);
@@ -1317,9 +1317,9 @@ supervisor_run(struct config *conf, int argc, char **argv)
 		if (s->up.parent_fd != -1)
 			sup_watch(s, EPOLL_CTL_ADD, EV_UPGRADE, s->up.parent_fd, EPOLLIN);
 		sup_loop(s);
-		if (s->up.ready && !s->up.inherited)
+		if (s->up.ready)
 			sup_upgrade_hand_over(s);
-		log_info(s->up.ready && !s->up.inherited ? "preforkd stopped: upgraded" :
+		log_info(s->up.ready ? "preforkd stopped: upgraded" :
 		    "preforkd stopped");
 		rc = 0;
 	}

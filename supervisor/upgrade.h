@@ -44,6 +44,7 @@ struct upgrade {
 	int parent_fd;            /* inherited channel to the old supervisor */
 	pid_t parent;
 	bool inherited;           /* we were started by an upgrade */
+	bool announced;           /* we told it READY (and took the pidfile) */
 	bool handed_over;         /* the old one's totals are in (or it is gone) */
 	bool activated;           /* the old one's sockets came from systemd */
 	int nlisten;
