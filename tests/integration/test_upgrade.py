@@ -182,6 +182,12 @@ def test_status_pipe_reader_that_reopens_follows_the_new_supervisor(upgradable):
     assert before["pid"] == old and after["pid"] == new
     assert after["started"] > before["started"]
     assert after["totals"]["requests"] >= before["totals"]["requests"]
+    r = subprocess.run([PREFORKCTL, "-p", s.pidfile, "-s", s.status_path, "status"],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0
+    assert f"pid:          {new}" in r.stdout.splitlines()
+    assert f"started:      {after['started']}" in r.stdout.splitlines()
+    assert "upgrades:     1, 0 failed" in r.stdout.splitlines()
     s.signal(signal.SIGTERM)
     wait_for(lambda: not alive(new), 20, what="the new supervisor to stop")
     assert not os.path.exists(s.status_path)
