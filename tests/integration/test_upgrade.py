@@ -306,3 +306,28 @@ def test_second_usr2_is_ignored_and_term_stops_both(upgradable):
     assert not os.path.exists(s.status_path)
     assert mqueues(old) == []
     assert failed_lines(s) == []
+
+
+# --- init script ------------------------------------------------------------------
+
+def test_init_script_upgrade(make_server, tmp_path):
+    from test_init_script import base_env, init
+    s = make_server()
+    env = base_env(tmp_path, DAEMON=PREFORKD, CTL=PREFORKCTL, CONFIG=s.conf_path,
+                   PIDFILE=s.pidfile, START_TIMEOUT="20", START_STOP_DAEMON="none")
+    assert init(env, "upgrade") == (7, "", "preforkd: not running\n")
+    try:
+        assert init(env, "start")[0] == 0
+        with open(s.pidfile) as f:
+            old = int(f.read())
+        rc, out, err = init(env, "upgrade")
+        assert (rc, err) == (0, "")
+        wait_for(lambda: not alive(old), 20, what="the old supervisor to exit")
+        with open(s.pidfile) as f:
+            new = int(f.read())
+        assert new != old and alive(new)
+        assert out == f"upgraded: pid {old} -> {new}\n"
+        assert init(env, "status") == (0, f"preforkd: running (pid {new})\n", "")
+    finally:
+        assert init(env, "stop")[0] == 0
+    assert mqueues(old) == [] and not os.path.exists(s.pidfile)
