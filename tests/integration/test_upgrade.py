@@ -47,15 +47,20 @@ class Upgradable:
         install(self.exe)
         self.pids = set()
 
-    def start(self, env=None):
+    def start(self, env=None, activate=None):
+        """activate: a listening socket handed over as systemd does (fd 3)."""
         s = self.srv
         e = dict(os.environ)
         e.update(env or {})
+        cmd, extra = [self.exe, "-c", s.conf_path], {}
+        if activate is not None:
+            cmd = ["sh", "-c", 'LISTEN_PID=$$ LISTEN_FDS=1 exec "$@"', "sh", *cmd]
+            extra = dict(pass_fds=(3,), preexec_fn=lambda: os.dup2(activate.fileno(), 3))
         s.stdout = open(os.path.join(s.dir, "stdout"), "wb")
         s.stderr = open(os.path.join(s.dir, "stderr"), "wb")
-        s.proc = subprocess.Popen([self.exe, "-c", s.conf_path], stdout=s.stdout,
-                                  stderr=s.stderr, stdin=subprocess.DEVNULL, env=e,
-                                  start_new_session=True)
+        s.proc = subprocess.Popen(cmd, stdout=s.stdout, stderr=s.stderr,
+                                  stdin=subprocess.DEVNULL, env=e, start_new_session=True,
+                                  **extra)
         s.pid = s.proc.pid
         self.pids.add(s.pid)
         s.wait_serving()
@@ -218,6 +223,37 @@ def test_notify_socket_sees_mainpid_change(upgradable, tmp_path):
         assert "STOPPING=1" not in msgs       # systemd must not think we stop
     finally:
         sock.close()
+
+
+def test_socket_from_systemd_activation_survives_upgrades(upgradable):
+    """The activated socket is the one served before and after; the listen
+    line of the configuration (another port) is never bound."""
+    act = socket.socket()
+    act.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    act.bind(("127.0.0.1", 0))
+    act.listen(64)
+    try:
+        u = upgradable(workers=1)
+        s = u.srv
+        configured = s.port
+        s.port = act.getsockname()[1]        # wait_serving and Load use it
+        u.start(activate=act)
+        act.close()                          # only preforkd holds it now
+        load = Load(s.port, keepalive=2, close=1).start()
+        load.wait_ok(20)
+        for i in range(2):
+            old = u.pidfile_pid()
+            os.kill(old, signal.SIGUSR2)
+            u.upgraded(old)
+            load.wait_ok(load.ok + 20)
+        load.stop()
+        assert load.failed == []
+        snap = s.snapshot(pred=lambda x: x["upgrades"] == 2)
+        assert snap["listen"] == [f"127.0.0.1:{s.port}"]
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection(("127.0.0.1", configured), timeout=5).close()
+    finally:
+        act.close()
 
 
 # --- rollback -----------------------------------------------------------------
