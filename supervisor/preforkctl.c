@@ -406,6 +406,17 @@ ctl_is_preforkd(pid_t pid)
 	return strncmp(base, "preforkd", 8) == 0;
 }
 
+/* While a binary upgrade runs, the serving supervisor's pidfile is
+ * PIDFILE.oldbin until the new one is ready and writes PIDFILE. */
+static int
+ctl_read_oldbin(const char *pidfile, pid_t *pid)
+{
+	char path[PATH_MAX + 8];
+
+	snprintf(path, sizeof(path), "%s.oldbin", pidfile);
+	return ctl_read_pidfile(path, pid) == 0 && ctl_alive(*pid) == 1 ? 0 : -1;
+}
+
 /* Sets c->pid to a live supervisor. Returns -1 when found, else the exit
  * code after saying why (on stdout for status, stderr otherwise). */
 static int
@@ -415,7 +426,10 @@ ctl_find(struct ctl *c)
 	const char *pre = out == stderr ? "preforkctl: " : "";
 	int r;
 
-	if ((r = ctl_read_pidfile(c->pidfile, &c->pid)) == -1) {
+	r = ctl_read_pidfile(c->pidfile, &c->pid);
+	if (r == -1)
+		r = ctl_read_oldbin(c->pidfile, &c->pid);
+	if (r == -1) {
 		fprintf(out, "%spreforkd is not running (no pidfile %s)\n", pre, c->pidfile);
 		return CTL_NOT_RUNNING;
 	}
