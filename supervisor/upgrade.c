@@ -449,6 +449,20 @@ upgrade_unlink_queues(pid_t pid)
 /* ---- new side ------------------------------------------------------------- */
 
 void
+upgrade_report_error(const char *text)
+{
+	struct stat st;
+	long fd;
+
+	/* Before upgrade_init: the environment is all there is. A stray
+	 * variable naming something that is not a socket is left alone. */
+	if (up_env_int("PREFORKD_UPGRADE_FD", 3, INT_MAX, &fd) != 1 ||
+	    fstat((int)fd, &st) == -1 || !S_ISSOCK(st.st_mode))
+		return;
+	(void)up_send((int)fd, UP_ERROR, NULL, text);
+}
+
+void
 upgrade_announce_ready(struct upgrade *u)
 {
 	char buf[64];

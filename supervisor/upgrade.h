@@ -98,6 +98,9 @@ void upgrade_hand_over(struct upgrade *u, const struct upgrade_totals *t,
     const char *pidfile);
 
 /* ---- new side ---- */
+/* Started by an upgrade but the configuration is bad: tell the old
+ * supervisor why, so its "upgrade failed" line names it. */
+void upgrade_report_error(const char *text);
 /* Our generation is ready: tell the old supervisor (and systemd). */
 void upgrade_announce_ready(struct upgrade *u);
 /* Reads the old supervisor's handover. Returns 1 when *t was filled (the
