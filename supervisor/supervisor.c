@@ -517,6 +517,8 @@ sup_read_channel(struct sup *s, struct proc *p, int64_t now)
 
 /* ---- reaping ------------------------------------------------------------ */
 
+static void sup_upgrade_resume(struct sup *s, int64_t now);
+
 static void
 sup_log_exit(const struct proc *p, int status, enum procs_exit_kind kind)
 {
@@ -568,8 +570,9 @@ sup_reap(struct sup *s, int64_t now)
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		if ((p = procs_by_pid(&s->procs, pid)) != NULL)
 			sup_reaped(s, p, status, now);
-		else
-			(void)upgrade_reaped(&s->up, pid, status, s->conf.pidfile);
+		else if (upgrade_reaped(&s->up, pid, status, s->conf.pidfile) ==
+		    UPGRADE_RESUME)
+			sup_upgrade_resume(s, now);
 	}
 }
 
@@ -742,6 +745,29 @@ sup_upgrade_retire(struct sup *s, int64_t now)
 		else if (p->state == PROC_STARTING || p->state == PROC_READY)
 			sup_retire(s, p, now);
 	}
+}
+
+/* The new supervisor died after READY while ours were retiring: serve
+ * again with a fresh generation (the retiring workers finish as they are). */
+static void
+sup_upgrade_resume(struct sup *s, int64_t now)
+{
+	char err[CONFIG_ERR_LEN];
+
+	s->stopping = false;
+	s->generation++;
+	s->ready_pending = true;
+	procs_reset_backoff(&s->procs);
+	if (s->conf.status_pipe[0] == '\0' || s->have_status)
+		return;
+	if (status_open(&s->status, s->conf.status_pipe, err, sizeof(err)) == -1) {
+		log_warnx("%s", err);
+		return;
+	}
+	s->have_status = true;
+	s->status_probe_ms = now;
+	if (s->status.watch != -1)
+		sup_watch(s, EPOLL_CTL_ADD, EV_WATCH, s->status.watch, EPOLLIN);
 }
 
 /* Every old worker is gone and its final report taken: hand over. */

@@ -358,36 +358,43 @@ upgrade_read(struct upgrade *u)
 static void
 up_describe_exit(const struct upgrade *u, int status, char *buf, size_t len)
 {
+	const char *when = u->ready ? "after taking over" : "before it was ready";
+
 	if (u->why[0] != '\0')
 		snprintf(buf, len, "%s", u->why);
 	else if (WIFSIGNALED(status))
-		snprintf(buf, len, "new binary (pid %d) killed by signal %d",
-		    (int)u->child, WTERMSIG(status));
+		snprintf(buf, len, "new binary (pid %d) killed by signal %d %s",
+		    (int)u->child, WTERMSIG(status), when);
 	else
-		snprintf(buf, len, "new binary (pid %d) exited with status %d before "
-		    "it was ready", (int)u->child, WEXITSTATUS(status));
+		snprintf(buf, len, "new binary (pid %d) exited with status %d %s",
+		    (int)u->child, WEXITSTATUS(status), when);
 }
 
-bool
+int
 upgrade_reaped(struct upgrade *u, pid_t pid, int status, const char *pidfile)
 {
-	char why[300];
+	char why[300], mainpid[32];
+	bool was_ready = u->ready;
 
 	for (size_t i = 0; i < sizeof(u->dead) / sizeof(u->dead[0]); i++)
 		if (u->dead[i] == pid && pid > 0) {
 			u->dead[i] = 0;
 			upgrade_unlink_queues(pid);
-			return true;
+			return UPGRADE_REAPED;
 		}
 	if (pid != u->child || pid <= 0)
-		return false;
-	if (!u->ready) {
-		up_describe_exit(u, status, why, sizeof(why));
-		up_fail(u, why, pidfile, false);
-	} else
-		log_warnx("upgrade: new supervisor (pid %d) exited after taking over",
-		    (int)pid);
-	return true;
+		return UPGRADE_NOT_OURS;
+	up_describe_exit(u, status, why, sizeof(why));
+	if (was_ready) {
+		/* It died while our workers were still retiring: nobody would
+		 * serve once they are gone, so we take the service back. */
+		u->ready = false;
+		u->upgrades--;
+		snprintf(mainpid, sizeof(mainpid), "MAINPID=%d", (int)getpid());
+		notify_systemd(mainpid);
+	}
+	up_fail(u, why, pidfile, false);
+	return was_ready ? UPGRADE_RESUME : UPGRADE_REAPED;
 }
 
 void

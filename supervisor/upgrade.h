@@ -82,9 +82,11 @@ int upgrade_begin(struct upgrade *u, const struct upgrade_start *a);
 void upgrade_refuse(pid_t requester);
 /* Reads from the new supervisor. Returns 1 when it has just said READY. */
 int upgrade_read(struct upgrade *u);
-/* pid was reaped with status: true when it was (or had been) the new
- * supervisor; a death before READY rolls back. */
-bool upgrade_reaped(struct upgrade *u, pid_t pid, int status, const char *pidfile);
+/* pid was reaped with status. A death before READY rolls back; one after
+ * READY but before our handover also rolls back, and the caller must start
+ * serving again (UPGRADE_RESUME). */
+enum { UPGRADE_NOT_OURS, UPGRADE_REAPED, UPGRADE_RESUME };
+int upgrade_reaped(struct upgrade *u, pid_t pid, int status, const char *pidfile);
 /* Rolls back when the deadline passed without READY. */
 void upgrade_check_deadline(struct upgrade *u, int64_t now_ms, const char *pidfile);
 /* The upgrade is pending (forked, not ready yet). */

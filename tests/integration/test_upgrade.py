@@ -18,8 +18,8 @@ import time
 
 import pytest
 
-from conftest import (MQUEUE_DIR, PREFORKCTL, PREFORKD, alive, children, cmdline, fd_links, mqueues,
-                      wait_for)
+from conftest import (MQUEUE_DIR, PREFORKCTL, PREFORKD, alive, children, cmdline, exe, fd_links,
+                      http_request, mqueues, wait_for)
 from test_chaos_short import Load, make_files, settle_requests
 
 
@@ -90,6 +90,11 @@ class Upgradable:
                               capture_output=True, text=True, timeout=120)
 
     def cleanup(self):
+        # A test that failed half-way may not have seen the latest pid.
+        for path in (self.srv.pidfile, self.srv.pidfile + ".oldbin"):
+            pid = self.pidfile_pid(path)
+            if pid > 0 and exe(pid).startswith(self.srv.dir):
+                self.pids.add(pid)
         for pid in list(self.pids):
             for p in [pid] + children(pid):
                 try:
@@ -308,6 +313,47 @@ def test_failed_upgrade_rolls_back_and_keeps_serving(upgradable, kind):
     assert [q for q in os.listdir(MQUEUE_DIR)
             if q.startswith("preforkd.") and int(q.split(".")[1]) not in (new,)
             and int(q.split(".")[1]) in u.pids] == []
+
+
+def test_new_supervisor_dying_after_taking_over_hands_the_service_back(upgradable):
+    """A download in flight keeps an old worker retiring, so the old
+    supervisor is still there when the new one is killed: it must serve
+    again, not exit and leave nobody."""
+    u = upgradable(workers=1)
+    s = u.srv
+    s.write_config(graceful_timeout="60s")
+    u.start()
+    old = u.pidfile_pid()
+    dl = socket.create_connection(("127.0.0.1", s.port), timeout=30)
+    dl.sendall(b"GET /large.bin HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    got = dl.recv(1024)
+    assert got.startswith(b"HTTP/1.1 200")
+    os.kill(old, signal.SIGUSR2)
+    new = wait_for(lambda: u.pidfile_pid() not in (0, old) and u.pidfile_pid(), 20,
+                   what="the new supervisor to take the pidfile")
+    u.pids.add(new)
+    wait_for(lambda: "retiring the old workers" in s.error_log(), 10, what="READY")
+    assert alive(old)                            # still retiring: the download holds it
+    os.kill(new, signal.SIGKILL)
+    wait_for(lambda: failed_lines(s), 20, what="the rollback line")
+    lines = failed_lines(s)
+    assert len(lines) == 1 and "killed by signal 9 after taking over" in lines[0]
+    assert u.pidfile_pid() == old and not os.path.exists(s.pidfile + ".oldbin")
+    for _ in range(5):
+        assert http_request(s.port, "/small.html", timeout=10).status == 200
+    snap = s.snapshot(pred=lambda x: x["upgrades_failed"] == 1)
+    assert snap["pid"] == old and snap["upgrades"] == 0
+    wait_for(lambda: not mqueues(new), 10, what="the dead supervisor's queues removed")
+    # The download that kept the old worker busy completes whole.
+    total = len(got)
+    while True:
+        chunk = dl.recv(1 << 20)
+        if not chunk:
+            break
+        total += len(chunk)
+    dl.close()
+    head_len = got.index(b"\r\n\r\n") + 4
+    assert total - head_len == os.path.getsize(os.path.join(s.root, "large.bin"))
 
 
 def test_failed_config_check_rolls_back(upgradable):
