@@ -253,7 +253,7 @@ def test_descriptor_reserve_keeps_files_openable(make_server):
     idle = []
     try:
         assert first.request("/small.txt").status == 200
-        for _ in range(250):
+        for _ in range(450):     # more than the fd limit allows
             c = socket.socket()
             c.setblocking(False)
             c.connect_ex(("127.0.0.1", s.port))
