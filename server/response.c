@@ -480,7 +480,7 @@ serve_file(struct response_ctx *ctx, const struct http_request *req,
  * 301 to the slash form of the normalised path, the query kept. Built from
  * rel (no empty segments, percent-encoded), never from the raw path, so the
  * Location always starts with one '/' followed by a name or nothing: never
- * "//host" or "/\\host", which browsers take for another server.
+ * "//host" or "/\host", which browsers take for another server.
  */
 static void
 serve_redirect(struct response_ctx *ctx, const struct http_request *req,
