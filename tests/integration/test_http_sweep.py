@@ -314,7 +314,7 @@ def test_workers_are_forked_before_the_first_wait(make_server):
             seen = children(s.pid)
             break
         time.sleep(0.0005)
-    assert seen is not None, "the supervisor never waited"
+    assert seen is not None, "the supervisor never waited: " + s.error_log() + s.stderr_text()
     assert len(seen) >= 1, "the supervisor waited before forking a worker"
     s.wait_serving()
     assert len(s.wait_workers(2)) == 2
