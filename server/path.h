@@ -36,18 +36,23 @@ int url_encode_path(const char *s, char *out, size_t outlen);
 int html_escape(const char *s, char *out, size_t outlen);
 
 /*
- * Renders an HTML listing of the open directory dirfd for the URL path
+ * Renders an HTML listing of the open directory dirfd, which is rel
+ * (decoded, relative, "" for the root) beneath rootfd, for the URL path
  * url_path (decoded, starts and ends with '/'): entries sorted by name,
  * directories with a trailing '/', names escaped, links percent-encoded,
- * sizes and modification dates. Dotfiles are listed only if show_dotfiles.
- * Returns a malloc'd buffer (caller frees) with its length in *len, or NULL
- * with errno. Listings are not the hot path, so allocating here is fine.
+ * sizes and modification dates. Only entries a request would serve are
+ * listed (resolved beneath rootfd; regular files and directories).
+ * Dotfiles are listed only if show_dotfiles. Returns a malloc'd buffer
+ * (caller frees) with its length in *len, or NULL with errno. Listings are
+ * not the hot path, so allocating here is fine.
  */
-char *autoindex_render(int dirfd, const char *url_path, int show_dotfiles, size_t *len);
+char *autoindex_render(int rootfd, const char *rel, int dirfd,
+    const char *url_path, int show_dotfiles, size_t *len);
 /* The same entries as a JSON array (autoindex_format = json, nginx's
  * shape): {"name", "type" ("directory" or "file"), "mtime" (IMF-fixdate),
  * "size" (files only)}. Same return convention. */
-char *autoindex_render_json(int dirfd, int show_dotfiles, size_t *len);
+char *autoindex_render_json(int rootfd, const char *rel, int dirfd, int show_dotfiles,
+    size_t *len);
 /* s as the inside of a JSON string; out holds 6 * strlen(s) + 1 bytes.
  * Bytes that are not valid UTF-8 become U+FFFD. Returns the length. */
 size_t json_escape_name(const char *s, char *out);

@@ -34,6 +34,7 @@ struct reply {
 	int status;
 	int close;                /* in: the connection must close; out: it will */
 	int head_only;            /* HEAD: headers as for GET, no body */
+	int sealed;               /* the head failed: no body may follow */
 	char *hdr;                /* caller's buffer (or heap when it did not fit) */
 	size_t hdr_cap;
 	size_t hdr_len;
@@ -120,6 +121,8 @@ void response_site(const struct response_ctx *ctx, struct reply *r,
     const char *rel, size_t rlen, int dir_slash);
 /* Copies r's DESIGN §14 fields into h, by h->status. */
 void response_site_head(const struct reply *r, struct response_head *h);
+/* malloc, except in tests that make long heads fail. */
+extern void *(*response_malloc)(size_t);
 /* Releases the pin and the heap of a finished (or abandoned) reply. */
 void response_release(struct response_ctx *ctx, struct reply *r);
 /* Resets r to empty, keeping hdr and hdr_cap. */
