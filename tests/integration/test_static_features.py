@@ -430,3 +430,21 @@ def test_json_listing_shows_dotfiles_when_allowed(make_server):
     write(os.path.join(s.root, ".env"), b"x")
     s.start()
     assert [i["name"] for i in json.loads(get(s, "/").body)] == [".env"]
+
+
+def test_json_listing_shows_only_what_a_request_would_serve(make_server):
+    """The rule of the HTML listing (issue 11): links out of the root,
+    dangling links and FIFOs are left out; a link inside shows its target."""
+    s = make_server(workers=1, autoindex_format="json")
+    d = os.path.join(s.root, "d")
+    write(os.path.join(s.root, "x.txt"), b"1234567")
+    write(os.path.join(d, "ok.txt"), b"ok")
+    os.symlink("/etc/shadow", os.path.join(d, "shadowlink"))
+    os.symlink("/etc", os.path.join(d, "etclink"))
+    os.symlink("../x.txt", os.path.join(d, "inlink"))
+    os.symlink("nowhere", os.path.join(d, "dangling"))
+    os.mkfifo(os.path.join(d, "pipe"))
+    s.start()
+    items = json.loads(get(s, "/d/").body)
+    assert [(i["name"], i["type"], i.get("size")) for i in items] == [
+        ("inlink", "file", 7), ("ok.txt", "file", 2)]
