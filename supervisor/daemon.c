@@ -97,7 +97,7 @@ daemon_drop_privileges(const char *user, const char *group, char *err, size_t er
 }
 
 int
-daemon_prepare_log(const char *path, const char *user, const char *group,
+daemon_open_log(const char *path, const char *user, const char *group,
     char *err, size_t errlen)
 {
 	const char *name;
@@ -105,12 +105,17 @@ daemon_prepare_log(const char *path, const char *user, const char *group,
 	gid_t gid;
 	int fd;
 
-	if (geteuid() != 0 || user == NULL || user[0] == '\0' || path[0] != '/')
-		return 0;
-	if (daemon_worker_ids(user, group, &uid, &gid, &name, err, errlen) == -1)
-		return -1;
-	if ((fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640)) == -1) {
+	if ((fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+	    0640)) == -1) {
 		snprintf(err, errlen, "open(%s): %s", path, strerror(errno));
+		return -1;
+	}
+	if (geteuid() != 0 || user == NULL || user[0] == '\0')
+		return fd;
+	/* Owned by the workers' user, as before the descriptors were passed,
+	 * so tools run as that user can still read it. */
+	if (daemon_worker_ids(user, group, &uid, &gid, &name, err, errlen) == -1) {
+		close(fd);
 		return -1;
 	}
 	if (fchown(fd, uid, gid) == -1) {
@@ -118,6 +123,5 @@ daemon_prepare_log(const char *path, const char *user, const char *group,
 		close(fd);
 		return -1;
 	}
-	close(fd);
-	return 0;
+	return fd;
 }

@@ -12,6 +12,7 @@
 
 static const int signals_handled[] = {
 	SIGHUP, SIGTERM, SIGQUIT, SIGINT, SIGTTIN, SIGTTOU, SIGUSR1, SIGCHLD,
+	SIGUSR2,     /* its default action would kill us and leave the queues */
 };
 
 #define SIGNALS_N (sizeof(signals_handled) / sizeof(signals_handled[0]))
@@ -51,6 +52,9 @@ signals_intent(int signo, struct intents *in)
 		break;
 	case SIGUSR1:
 		in->reopen = true;
+		break;
+	case SIGUSR2:
+		in->usr2 = true;
 		break;
 	case SIGTTIN:
 		in->scale_rel++;

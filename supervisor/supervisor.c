@@ -42,6 +42,16 @@
 #include "supervisor/status.h"
 
 #define SUP_MAX_LISTENERS (2 * CONFIG_MAX_LISTEN)
+
+/* Every size follows the configuration's cap on workers (issue 12). */
+_Static_assert(PROCS_MAX_SLOTS >= CONFIG_WORKERS_LIMIT,
+    "a slot for every worker max_workers allows");
+_Static_assert(PROCS_MAX >= 2 * CONFIG_WORKERS_LIMIT,
+    "two full generations side by side during a reload");
+_Static_assert(SNAPSHOT_MAX_WORKERS >= PROCS_MAX,
+    "the status lists every entry of the table");
+_Static_assert(STATUS_BUF_SIZE >= SNAPSHOT_BUF_SIZE,
+    "the status buffer holds the largest snapshot");
 #define SUP_PROBE_MS 50          /* status FIFO reader detection */
 #define SUP_MAX_WAIT_MS 1000
 #define SUP_FORK_RETRY_MS 1000     /* after fork() itself failed */
@@ -75,7 +85,9 @@ struct sup {
 	int64_t status_probe_ms, status_next_ms, status_last_ms;
 	bool status_reattach;        /* a reader left while a snapshot was partial */
 	bool status_warned;          /* the FIFO could not be opened; said so */
+	bool table_warned;           /* a spawn waited for table room; said so */
 	struct pidfh *pfh;
+	int access_fd;               /* the access log file, for the workers */
 	int64_t start_ms;
 	uint64_t reloads, unexpected, hung, dropped;
 	struct intents in;
@@ -263,14 +275,49 @@ sup_listen_describe(const struct sup *s, char *buf, size_t len)
 
 /* ---- workers ------------------------------------------------------------ */
 
+/*
+ * Opens the access log for the workers (issue 12): they get the descriptor
+ * at spawn and on every reopen, and never open a log file themselves. On
+ * failure the old descriptor is kept (reopen) or logging is off (start).
+ */
 static void
-sup_prepare_access_log(struct sup *s)
+sup_open_access_log(struct sup *s)
 {
-	char err[CONFIG_ERR_LEN];
+	char err[CONFIG_ERR_LEN] = "";
+	const char *path = s->conf.access_log;
+	int fd = -1;
 
-	if (daemon_prepare_log(s->conf.access_log, s->conf.user, s->conf.group,
-	    err, sizeof(err)) == -1)
-		log_warnx("access log: %s", err);
+	if (strcmp(path, "off") != 0 && strcmp(path, "-") != 0 && path[0] != '\0' &&
+	    (fd = daemon_open_log(path, s->conf.user, s->conf.group, err,
+	    sizeof(err))) == -1) {
+		log_warnx("access log: %s%s", err,
+		    s->access_fd == -1 ? ": logging off" : ": keeping the old file");
+		return;
+	}
+	if (s->access_fd != -1)
+		close(s->access_fd);
+	s->access_fd = fd;
+}
+
+/* Sends the reopened logs down p's channel. */
+static void
+sup_send_log_fds(struct sup *s, struct proc *p)
+{
+	struct msg m;
+	int fds[2], n = 0;
+
+	memset(&m, 0, sizeof(m));
+	if (log_fd() != STDERR_FILENO) {
+		fds[n++] = log_fd();
+		m.u.log_fds.error_log = 1;
+	}
+	if (s->access_fd != -1) {
+		fds[n++] = s->access_fd;
+		m.u.log_fds.access_log = 1;
+	}
+	if (channel_send_fds(p->chan_fd, &m, MSG_LOG_FDS, fds, n) == -1)
+		log_warn("worker %d (pid %d): sending the reopened logs", p->slot,
+		    (int)p->pid);
 }
 
 static void
@@ -280,29 +327,31 @@ sup_spawn(struct sup *s, int slot, int64_t now)
 	struct spawn_args a = {
 		.conf = &s->conf, .listen_fds = fds, .stats_queue = s->statsq_name,
 		.sigmask = &s->sigmask, .slot = slot, .generation = s->generation,
+		.access_log_fd = s->access_fd,
 	};
 	struct proc *p;
 	int chan;
 	pid_t pid;
 
+	/* Room first: a third generation (HUP during a reload) waits for the
+	 * retired ones to exit; the SIGCHLD of each brings us back here. */
+	if (!procs_has_room(&s->procs)) {
+		if (!s->table_warned)
+			log_warnx("worker table full (%d entries): worker %d waits for "
+			    "old workers to exit", PROCS_MAX, slot);
+		s->table_warned = true;
+		return;
+	}
+	s->table_warned = false;
 	a.nlisten = sup_listen_fds(s, fds);
-	sup_prepare_access_log(s);
 	pid = spawn_worker(&a, &chan);
 	if (pid == -1) {
 		log_warn("fork for worker %d", slot);
-		if ((p = procs_add(&s->procs, slot, s->generation, 0, -1, now,
-		    time(NULL))) != NULL)
-			procs_to_backoff(&s->procs, p, now, SUP_FORK_RETRY_MS);
+		p = procs_add(&s->procs, slot, s->generation, 0, -1, now, time(NULL));
+		procs_to_backoff(&s->procs, p, now, SUP_FORK_RETRY_MS);
 		return;
 	}
 	p = procs_add(&s->procs, slot, s->generation, pid, chan, now, time(NULL));
-	if (p == NULL) {
-		/* Cannot happen within max_workers; do not leave it unwatched. */
-		log_warnx("worker table full; killing pid %d", (int)pid);
-		kill(pid, SIGKILL);
-		close(chan);
-		return;
-	}
 	sup_watch(s, EPOLL_CTL_ADD, EV_CHANNEL, chan, EPOLLIN);
 	log_debug("worker %d (pid %d) spawned, generation %u", slot, (int)pid,
 	    s->generation);
@@ -579,14 +628,14 @@ sup_quit(struct sup *s)
 static void
 sup_reopen(struct sup *s)
 {
-	sup_prepare_access_log(s);
+	sup_open_access_log(s);
 	if (log_reopen() == -1)
 		log_warn("reopening the error log");
 	for (int i = 0; i < PROCS_MAX; i++) {
 		struct proc *p = &s->procs.p[i];
 
 		if (p->pid > 0 && p->chan_fd != -1 && p->state != PROC_FREE)
-			sup_send(p, MSG_REOPEN_LOGS, 0);
+			sup_send_log_fds(s, p);
 	}
 	log_info("log files reopened");
 }
@@ -603,6 +652,7 @@ sup_reload_commit(struct sup *s, const struct config *nc)
 	if (log_open(nc->error_log) == -1)
 		log_warn("error_log %s", nc->error_log);
 	log_set_level((enum log_level)nc->log_level);
+	sup_open_access_log(s);
 	s->generation++;
 	s->reloads++;
 	procs_reset_backoff(&s->procs);
@@ -641,6 +691,8 @@ sup_intents(struct sup *s, int64_t now)
 	struct intents in = s->in;
 
 	memset(&s->in, 0, sizeof(s->in));
+	if (in.usr2)
+		log_warnx("SIGUSR2 ignored: binary upgrade is not supported yet");
 	if (in.reap)
 		sup_reap(s, now);
 	if (in.quit && !s->quitting)
@@ -1016,6 +1068,8 @@ sup_cleanup(struct sup *s)
 		mq_close(s->ctlq);
 		mq_unlink(s->ctlq_name);
 	}
+	if (s->access_fd != -1)
+		close(s->access_fd);
 	if (s->pfh != NULL)
 		pidfile_remove(s->pfh);
 	if (s->epfd != -1)
@@ -1049,6 +1103,7 @@ sup_prepare(struct sup *s)
 		return -1;
 	}
 	log_set_level((enum log_level)s->conf.log_level);
+	sup_open_access_log(s);
 	return 0;
 fail:
 	log_warnx("%s", err);
@@ -1092,7 +1147,7 @@ sup_init(struct sup *s, struct config *conf, int argc, char **argv)
 	s->conf_workers = conf->workers;
 	s->generation = 1;
 	s->ready_pending = true;
-	s->epfd = s->sigfd = -1;
+	s->epfd = s->sigfd = s->access_fd = -1;
 	s->statsq = s->ctlq = (mqd_t)-1;
 	s->status.fd = -1;
 	procs_init(&s->procs);

@@ -17,6 +17,7 @@ struct intents {
 	bool stop;        /* TERM, QUIT, control stop: graceful */
 	bool quit;        /* INT, control quit: fast */
 	bool reopen;      /* USR1, control reopen */
+	bool usr2;        /* USR2: no meaning yet; logged and ignored */
 	bool scale_set;   /* control scale N */
 	int scale_abs;
 	int scale_rel;    /* TTIN +1, TTOU -1, control scale +N/-N */
