@@ -55,6 +55,10 @@ _Static_assert(STATUS_BUF_SIZE >= SNAPSHOT_BUF_SIZE,
 #define SUP_PROBE_MS 50          /* status FIFO reader detection */
 #define SUP_MAX_WAIT_MS 1000
 #define SUP_FORK_RETRY_MS 1000     /* after fork() itself failed */
+/* The worker's graceful deadline starts when it reads the message, ours when
+ * we send it; a worker holding a slow client then closes it, sends its final
+ * counters and exits. The margin lets it do that before SIGKILL. */
+#define SUP_KILL_MARGIN_MS 2000
 
 /* What an epoll event belongs to; the fd rides in the low 32 bits. */
 enum sup_kind { EV_SIGNAL = 1, EV_CHANNEL, EV_STATSQ, EV_CTLQ, EV_FIFO, EV_WATCH };
@@ -84,7 +88,7 @@ struct sup {
 	struct status status;
 	int64_t status_probe_ms, status_next_ms, status_last_ms;
 	bool status_reattach;        /* a reader left while a snapshot was partial */
-	bool status_warned;          /* the FIFO could not be opened; said so */
+	int status_warned;           /* errno the FIFO could not be opened with; said so */
 	bool table_warned;           /* a spawn waited for table room; said so */
 	struct pidfh *pfh;
 	int access_fd;               /* the access log file, for the workers */
@@ -396,7 +400,7 @@ sup_retire(struct sup *s, struct proc *p, int64_t now)
 		return;
 	}
 	sup_send(p, MSG_STOP_GRACEFUL, (uint32_t)s->conf.graceful_timeout_ms);
-	procs_retire(p, now, s->conf.graceful_timeout_ms);
+	procs_retire(p, now, s->conf.graceful_timeout_ms + SUP_KILL_MARGIN_MS);
 	log_debug("worker %d (pid %d, generation %u) retiring", p->slot, (int)p->pid,
 	    p->generation);
 }
@@ -726,7 +730,8 @@ sup_deadlines(struct sup *s, int64_t now)
 		} else if (p->state == PROC_STOPPING && !p->killed &&
 		    now >= p->deadline_ms) {
 			log_warnx("worker %d (pid %d) still running after %d ms; killing it",
-			    p->slot, (int)p->pid, s->conf.graceful_timeout_ms);
+			    p->slot, (int)p->pid,
+			    s->conf.graceful_timeout_ms + SUP_KILL_MARGIN_MS);
 			sup_kill(p);
 		}
 	}
@@ -737,10 +742,22 @@ sup_deadlines(struct sup *s, int64_t now)
 static void
 sup_converge(struct sup *s, int64_t now)
 {
+	static struct proc *in_slot[PROCS_MAX_SLOTS];
 	int ready, allowed;
 
+	/* One pass over the table, not one per slot: at max_workers that is
+	 * the difference between 2,048 and 2 million looks per wake-up. */
+	memset(in_slot, 0, sizeof(in_slot));
+	for (int i = PROCS_MAX - 1; i >= 0; i--) {
+		struct proc *p = &s->procs.p[i];
+
+		if (p->state != PROC_FREE && p->state != PROC_STOPPING &&
+		    p->generation == s->generation && p->slot >= 0 &&
+		    p->slot < PROCS_MAX_SLOTS)
+			in_slot[p->slot] = p;
+	}
 	for (int slot = 0; slot < s->target; slot++) {
-		struct proc *p = procs_in_slot(&s->procs, slot, s->generation);
+		struct proc *p = in_slot[slot];
 
 		if (p != NULL && p->state == PROC_BACKOFF && now >= p->deadline_ms) {
 			procs_remove(&s->procs, p);
@@ -874,13 +891,19 @@ sup_status_probe(struct sup *s, int64_t now)
 	if ((r = status_attach(&s->status)) == 0)
 		return;
 	if (r == -1) {
-		/* Say it once, not every probe; keep probing, it may come back. */
-		if (!s->status_warned)
-			log_warn("status_pipe %s: open", s->status.path);
-		s->status_warned = true;
+		char why[PATH_MAX + 128];
+		int e = errno;
+
+		/* Say it once per reason, not every probe; keep probing, it may
+		 * come back. */
+		if (s->status_warned != e) {
+			status_describe(&s->status, e, why, sizeof(why));
+			log_warnx("%s", why);
+		}
+		s->status_warned = e;
 		return;
 	}
-	s->status_warned = false;
+	s->status_warned = 0;
 	/* Our own open is not news; the first snapshot goes out right away. */
 	if (s->status.watch != -1)
 		(void)status_watch_read(&s->status);
@@ -1013,22 +1036,29 @@ static int
 sup_queues(struct sup *s)
 {
 	pid_t pid = getpid();
+	char usual[64];
 
-	if (mqueue_name(s->statsq_name, sizeof(s->statsq_name), pid, "stats") == -1 ||
-	    mqueue_name(s->ctlq_name, sizeof(s->ctlq_name), pid, "ctl") == -1) {
-		log_warnx("queue name too long");
-		return -1;
-	}
-	s->statsq = mqueue_create(s->statsq_name, mqueue_msg_max(), 0600);
+	s->statsq = mqueue_create_ours(s->statsq_name, sizeof(s->statsq_name), pid,
+	    "stats", mqueue_msg_max(), 0600);
 	if (s->statsq == (mqd_t)-1) {
 		log_warn("mq_open(%s)", s->statsq_name);
 		return -1;
 	}
-	s->ctlq = mqueue_create(s->ctlq_name, 10, 0600);
+	s->ctlq = mqueue_create_ours(s->ctlq_name, sizeof(s->ctlq_name), pid, "ctl",
+	    10, 0600);
 	if (s->ctlq == (mqd_t)-1) {
 		log_warn("mq_open(%s)", s->ctlq_name);
 		return -1;
 	}
+	/* preforkctl finds a renamed queue by its pid prefix and owner. */
+	if (mqueue_name(usual, sizeof(usual), pid, "ctl") == 0 &&
+	    strcmp(usual, s->ctlq_name) != 0)
+		log_warnx("queue %s belongs to another user; using %s", usual,
+		    s->ctlq_name);
+	if (mqueue_name(usual, sizeof(usual), pid, "stats") == 0 &&
+	    strcmp(usual, s->statsq_name) != 0)
+		log_warnx("queue %s belongs to another user; using %s", usual,
+		    s->statsq_name);
 	return 0;
 }
 
