@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdbool.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -97,6 +98,23 @@ daemon_pidfile_open(const char *path, char *err, size_t errlen)
 	else
 		snprintf(err, errlen, "pidfile %s: %s", path, strerror(errno));
 	return NULL;
+}
+
+int
+daemon_raise_nofile(long need, long *got)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		return -1;
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < (rlim_t)need) {
+		rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > (rlim_t)need ?
+		    (rlim_t)need : rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+			return -1;
+	}
+	*got = rl.rlim_cur == RLIM_INFINITY ? need : (long)rl.rlim_cur;
+	return *got >= need ? 0 : -1;
 }
 
 int

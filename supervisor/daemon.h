@@ -15,6 +15,9 @@ struct pidfh *daemon_pidfile_open(const char *path, char *err, size_t errlen);
 /* Detaches: fork (the parent exits 0), setsid, stdio on /dev/null; the
  * working directory is kept so relative paths stay valid. Returns 0 or -1. */
 int daemon_detach(void);
+/* Raises the soft RLIMIT_NOFILE to need (as far as the hard limit allows).
+ * *got is the soft limit afterwards. Returns 0 when it reaches need. */
+int daemon_raise_nofile(long need, long *got);
 /* Switches to user (and group, or the user's primary group): initgroups,
  * setgid, setuid. Only when running as root and user is set; otherwise
  * does nothing. Returns 0, or -1 with err filled. */

@@ -1140,6 +1140,25 @@ fail:
 	return -1;
 }
 
+/*
+ * A channel per worker, two generations at the peak of a reload: 1,024
+ * workers need over 2,048 descriptors, past the usual soft limit of 1,024
+ * (systemd's default). Raise it toward the hard limit, as nginx's
+ * worker_rlimit_nofile would, sized for the cap so a reload may raise
+ * max_workers.
+ */
+static void
+sup_nofile(const struct sup *s)
+{
+	long extra = SUP_MAX_LISTENERS + 64, got = 0;
+	long need = 2L * s->conf.max_workers + extra;
+
+	if (daemon_raise_nofile(2L * CONFIG_WORKERS_LIMIT + extra, &got) == -1 &&
+	    got < need)
+		log_warnx("open file limit %ld is below the %ld that max_workers = %d "
+		    "needs at a reload; raise LimitNOFILE", got, need, s->conf.max_workers);
+}
+
 static int
 sup_start(struct sup *s)
 {
@@ -1153,6 +1172,7 @@ sup_start(struct sup *s)
 	}
 	if (s->pfh != NULL && pidfile_write(s->pfh) == -1)
 		log_warn("pidfile %s: write", s->conf.pidfile);
+	sup_nofile(s);
 	if (sup_queues(s) == -1 || sup_events_open(s) == -1)
 		return -1;
 	setproctitle("-preforkd: supervisor");
