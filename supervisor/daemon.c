@@ -100,6 +100,21 @@ daemon_pidfile_open(const char *path, char *err, size_t errlen)
 	return NULL;
 }
 
+/* The soft limit the supervisor was started with, for its workers. */
+static rlim_t daemon_nofile_orig = RLIM_INFINITY;
+static bool daemon_nofile_raised;
+
+void
+daemon_restore_nofile(void)
+{
+	struct rlimit rl;
+
+	if (!daemon_nofile_raised || getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		return;
+	rl.rlim_cur = daemon_nofile_orig;
+	(void)setrlimit(RLIMIT_NOFILE, &rl);
+}
+
 int
 daemon_raise_nofile(long need, long *got)
 {
@@ -108,6 +123,8 @@ daemon_raise_nofile(long need, long *got)
 	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
 		return -1;
 	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < (rlim_t)need) {
+		daemon_nofile_orig = rl.rlim_cur;
+		daemon_nofile_raised = true;
 		rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > (rlim_t)need ?
 		    (rlim_t)need : rl.rlim_max;
 		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)

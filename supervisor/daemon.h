@@ -18,6 +18,9 @@ int daemon_detach(void);
 /* Raises the soft RLIMIT_NOFILE to need (as far as the hard limit allows).
  * *got is the soft limit afterwards. Returns 0 when it reaches need. */
 int daemon_raise_nofile(long need, long *got);
+/* In a worker: back to the soft limit the supervisor was started with, so
+ * the operator's limit (and max_connections against it) is the workers'. */
+void daemon_restore_nofile(void);
 /* Switches to user (and group, or the user's primary group): initgroups,
  * setgid, setuid. Only when running as root and user is set; otherwise
  * does nothing. Returns 0, or -1 with err filled. */

@@ -132,6 +132,7 @@ spawn_child(const struct spawn_args *a, int chan)
 	for (int i = 0; i < a->nlisten && n < SPAWN_KEEP_MAX; i++)
 		keep[n++] = a->listen_fds[i];
 	spawn_close_others(keep, n);
+	daemon_restore_nofile();
 	setproctitle("-preforkd: worker %d (generation %u)", a->slot, a->generation);
 	if (daemon_drop_privileges(a->conf->user, a->conf->group, err, sizeof(err)) == -1) {
 		log_warnx("worker %d: %s", a->slot, err);
