@@ -23,7 +23,8 @@ static enum log_level log_threshold = LOG_LVL_INFO;
 static int
 log_open_path(const char *path)
 {
-	return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	/* Not world-readable: request paths and client addresses are private. */
+	return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
 }
 
 int
@@ -61,6 +62,22 @@ log_reopen(void)
 	if ((fd = log_open_path(log_path)) == -1)
 		return -1;
 	/* dup2 keeps the descriptor number, so nothing holding it goes stale. */
+	if (dup2(fd, log_out) == -1) {
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+int
+log_adopt(int fd)
+{
+	if (log_out == STDERR_FILENO) {
+		log_out = fd;
+		return 0;
+	}
+	/* Same number, new file: nothing holding the number goes stale. */
 	if (dup2(fd, log_out) == -1) {
 		close(fd);
 		return -1;

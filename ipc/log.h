@@ -14,6 +14,9 @@ enum log_level { LOG_LVL_ERROR, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
 int log_open(const char *path);
 /* Reopen the same path (logrotate, USR1). Keeps the old fd on failure. */
 int log_reopen(void);
+/* Writes to fd from now on, a file opened by another process (a worker
+ * whose supervisor reopened the error log). Takes fd. Returns 0 or -1. */
+int log_adopt(int fd);
 void log_set_level(enum log_level level);
 /* Parses "error", "warn", "info", "debug"; -1 if unknown. */
 int log_level_parse(const char *s);

@@ -5,15 +5,24 @@
  */
 #include "ipc/mqueue.h"
 
+#include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <bsd/stdlib.h>
 
 #include "ipc/channel.h"
 
 #define MQUEUE_MSG_MAX_PATH "/proc/sys/fs/mqueue/msg_max"
 #define MQUEUE_MSG_MAX_DEFAULT 10
+#define MQUEUE_DIR "/dev/mqueue"
 
 /*
  * Receive buffer. mq_receive() refuses a buffer smaller than the queue's
@@ -100,4 +109,105 @@ mqueue_recv(mqd_t q, struct msg *out, enum msg_result *why)
 	if (why != NULL)
 		*why = r;
 	return r == MSG_OK ? CHANNEL_MSG : CHANNEL_BAD;
+}
+
+/* ---- names that another user cannot squat (issue 12) -------------------- */
+
+/* Whether the queue called name (leading '/') exists, belongs to uid and
+ * is closed to everyone else: 1 yes, 0 no or absent, -1 cannot tell
+ * (/dev/mqueue not mounted). */
+int
+mqueue_owned(const char *name, uid_t uid)
+{
+	char path[128];
+	struct stat st;
+	int n = snprintf(path, sizeof(path), "%s%s", MQUEUE_DIR, name);
+
+	if (n < 0 || (size_t)n >= sizeof(path))
+		return 0;
+	if (lstat(path, &st) == -1)
+		return errno == ENOENT && access(MQUEUE_DIR, F_OK) == 0 ? 0 : -1;
+	return st.st_uid == uid && (st.st_mode & 077) == 0;
+}
+
+/* "/preforkd.<pid>.<8 hex digits>.<kind>": still starts with the pid, so
+ * whatever finds a supervisor's queues by pid finds these too. */
+static int
+mqueue_alt_name(char *buf, size_t len, pid_t pid, const char *kind)
+{
+	int n = snprintf(buf, len, "/preforkd.%ld.%08x.%s", (long)pid,
+	    (unsigned)arc4random(), kind);
+
+	return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+mqd_t
+mqueue_create_ours(char *name, size_t len, pid_t pid, const char *kind,
+    long maxmsg, mode_t mode)
+{
+	mqd_t q;
+
+	if (mqueue_name(name, len, pid, kind) == -1) {
+		errno = ENAMETOOLONG;
+		return (mqd_t)-1;
+	}
+	q = mqueue_create(name, maxmsg, mode);
+	/* Ours but left by a dead process that had our pid: take it back. */
+	if (q == (mqd_t)-1 && errno == EEXIST && mqueue_owned(name, geteuid()) == 1 &&
+	    mq_unlink(name) == 0)
+		q = mqueue_create(name, maxmsg, mode);
+	for (int i = 0; q == (mqd_t)-1 && errno == EEXIST && i < 8; i++) {
+		if (mqueue_alt_name(name, len, pid, kind) == -1) {
+			errno = ENAMETOOLONG;
+			return (mqd_t)-1;
+		}
+		q = mqueue_create(name, maxmsg, mode);
+	}
+	return q;
+}
+
+/* One directory entry: "preforkd.<pid>.<hex>.<kind>" owned by uid. */
+static bool
+mqueue_entry_matches(const char *entry, const char *prefix, const char *kind,
+    uid_t uid)
+{
+	size_t pl = strlen(prefix), kl = strlen(kind), el = strlen(entry);
+	char name[128];
+
+	if (el != pl + 9 + kl || strncmp(entry, prefix, pl) != 0 ||
+	    entry[pl + 8] != '.' || strcmp(entry + pl + 9, kind) != 0)
+		return false;
+	for (size_t i = pl; i < pl + 8; i++)
+		if (!isxdigit((unsigned char)entry[i]))
+			return false;
+	if (snprintf(name, sizeof(name), "/%s", entry) >= (int)sizeof(name))
+		return false;
+	return mqueue_owned(name, uid) == 1;
+}
+
+int
+mqueue_find(char *buf, size_t len, pid_t pid, const char *kind)
+{
+	char proc[32], prefix[48];
+	struct dirent *e;
+	struct stat st;
+	int found = -1;
+	DIR *d;
+
+	if (mqueue_name(buf, len, pid, kind) == -1)
+		return -1;
+	snprintf(proc, sizeof(proc), "/proc/%ld", (long)pid);
+	if (stat(proc, &st) == -1 || mqueue_owned(buf, st.st_uid) != 0)
+		return 0;       /* the usual name is theirs, or we cannot tell */
+	if ((d = opendir(MQUEUE_DIR)) == NULL)
+		return 0;
+	snprintf(prefix, sizeof(prefix), "preforkd.%ld.", (long)pid);
+	while (found == -1 && (e = readdir(d)) != NULL)
+		if (mqueue_entry_matches(e->d_name, prefix, kind, st.st_uid) &&
+		    snprintf(buf, len, "/%s", e->d_name) < (int)len)
+			found = 0;
+	closedir(d);
+	if (found == -1)
+		(void)mqueue_name(buf, len, pid, kind);
+	return 0;
 }

@@ -28,6 +28,24 @@ int mqueue_send(mqd_t q, struct msg *m, enum msg_type type);
  * have mq_msgsize <= 8192 (every queue mqueue_create makes has MSG_MAX_SIZE);
  * otherwise CHANNEL_ERROR with errno EMSGSIZE. */
 int mqueue_recv(mqd_t q, struct msg *out, enum msg_result *why);
+/*
+ * Creates the supervisor's queue of kind ("stats", "ctl") for pid, writing
+ * its name to name. The usual name first; if it exists and is ours (left
+ * by a dead process with the same pid) it is replaced; if it is someone
+ * else's (a local user squatting upcoming pids), "/preforkd.<pid>.<8 hex
+ * digits>.<kind>" is used instead. Returns the descriptor or (mqd_t)-1
+ * with errno.
+ */
+mqd_t mqueue_create_ours(char *name, size_t len, pid_t pid, const char *kind,
+    long maxmsg, mode_t mode);
+/* Whether queue name exists, is owned by uid and closed to others: 1, 0,
+ * or -1 when it cannot tell (/dev/mqueue not mounted). */
+int mqueue_owned(const char *name, uid_t uid);
+/* The name of supervisor pid's queue of kind, for its clients: the usual
+ * one unless that belongs to another user than pid's and a queue
+ * "/preforkd.<pid>.<hex>.<kind>" of pid's user exists. Returns 0, or -1 if
+ * the name does not fit. */
+int mqueue_find(char *buf, size_t len, pid_t pid, const char *kind);
 /* The kernel's per-queue message limit (msg_max), 10 if unreadable. */
 long mqueue_msg_max(void);
 

@@ -29,6 +29,7 @@ static const struct msg_kind msg_kinds[] = {
 	{ MSG_STOP_GRACEFUL, "stop_graceful", sizeof(struct msg_stop_graceful) },
 	{ MSG_STOP_NOW, "stop_now", 0 },
 	{ MSG_REOPEN_LOGS, "reopen_logs", 0 },
+	{ MSG_LOG_FDS, "log_fds", sizeof(struct msg_log_fds) },
 	{ MSG_READY, "ready", sizeof(struct msg_ready) },
 	{ MSG_HEARTBEAT, "heartbeat", sizeof(struct msg_heartbeat) },
 	{ MSG_STATS, "stats", sizeof(struct msg_stats) },
@@ -145,7 +146,10 @@ msg_check_control(const struct msg_control *c)
 {
 	if (c->command < CTL_SCALE_ABS || c->command > CTL_UPGRADE)
 		return MSG_ERR_VALUE;
-	if (c->command == CTL_SCALE_ABS && c->arg < 0)
+	if (c->command == CTL_SCALE_ABS && (c->arg < 0 || c->arg > MSG_SCALE_MAX))
+		return MSG_ERR_VALUE;
+	if (c->command == CTL_SCALE_REL &&
+	    (c->arg < -MSG_SCALE_MAX || c->arg > MSG_SCALE_MAX))
 		return MSG_ERR_VALUE;
 	return MSG_OK;
 }
@@ -161,6 +165,9 @@ msg_check_values(const struct msg *m)
 		return msg_check_stats(&m->u.stats);
 	case MSG_CONTROL:
 		return msg_check_control(&m->u.control);
+	case MSG_LOG_FDS:
+		return m->u.log_fds.error_log > 1 || m->u.log_fds.access_log > 1 ?
+		    MSG_ERR_VALUE : MSG_OK;
 	}
 	return MSG_OK;
 }

@@ -21,6 +21,7 @@ enum msg_type {
 	MSG_STOP_GRACEFUL = 1,
 	MSG_STOP_NOW = 2,
 	MSG_REOPEN_LOGS = 3,
+	MSG_LOG_FDS = 5,       /* reopen logs: the descriptors ride along */
 	/* up the channel, worker -> supervisor */
 	MSG_READY = 10,
 	MSG_HEARTBEAT = 11,
@@ -41,6 +42,14 @@ struct msg_header {
 struct msg_stop_graceful {
 	uint32_t deadline_ms; /* from receipt; then the worker drops what is left */
 	uint32_t reserved;
+};
+
+/* Which log descriptors are attached (SCM_RIGHTS), in this order: the
+ * error log, then the access log. The supervisor opens the files, so the
+ * worker's user needs no permission on their directory. */
+struct msg_log_fds {
+	uint32_t error_log;  /* 0 or 1 */
+	uint32_t access_log; /* 0 or 1 */
 };
 
 struct msg_ready {
@@ -72,9 +81,13 @@ struct msg_stats {
 	struct stats_counters c;
 };
 
+/* Largest worker count a scale command may carry, absolute or relative: the
+ * configuration's hard cap (supervisor/config.h asserts they agree). */
+#define MSG_SCALE_MAX 1024
+
 enum control_cmd {
-	CTL_SCALE_ABS = 1, /* arg = new count */
-	CTL_SCALE_REL = 2, /* arg = +N / -N */
+	CTL_SCALE_ABS = 1, /* arg = new count, 0..MSG_SCALE_MAX */
+	CTL_SCALE_REL = 2, /* arg = +N / -N, -MSG_SCALE_MAX..MSG_SCALE_MAX */
 	CTL_RELOAD = 3,
 	CTL_STOP = 4,      /* graceful */
 	CTL_QUIT = 5,      /* fast */
@@ -91,6 +104,7 @@ struct msg {
 	struct msg_header h;
 	union {
 		struct msg_stop_graceful stop;
+		struct msg_log_fds log_fds;
 		struct msg_ready ready;
 		struct msg_heartbeat heartbeat;
 		struct msg_stats stats;
@@ -122,8 +136,11 @@ size_t msg_encode(struct msg *m, enum msg_type type);
  *   SIZE    header length != the type's payload size, or len != header +
  *           payload exactly;
  *   VALUE   header pid <= 0; STATS: final not 0/1, pid <= 0, or
- *           connections_active > connections_accepted; CONTROL: command not
- *           one of enum control_cmd, or SCALE_ABS with arg < 0.
+ *           connections_active > connections_accepted; LOG_FDS: a flag
+ *           not 0/1; CONTROL: command not
+ *           one of enum control_cmd, SCALE_ABS with arg outside
+ *           0..MSG_SCALE_MAX, SCALE_REL outside -MSG_SCALE_MAX..MSG_SCALE_MAX
+ *           (so no sum of scale requests can overflow).
  * Reserved fields are not checked. */
 enum msg_result msg_decode(const void *buf, size_t len, struct msg *out);
 /* Payload size for a type, or 0 if unknown (STOP_NOW and REOPEN_LOGS have

@@ -5,11 +5,11 @@
  * Size bounds, with SNAPSHOT_MAX_WORKERS workers and SNAPSHOT_MAX_LISTEN
  * addresses (tests/unit/test_snapshot.c checks them):
  *   JSON, strings with nothing to escape (the supervisor's), any numbers:
- *        <= 64,200 bytes, so 256 workers always fit a 64 KiB buffer;
- *   text, same: <= 82,450 bytes (about 240 bytes a worker with realistic
- *        numbers: 256 workers fit 64 KiB, but size the buffer for the bound);
- *   any struct at all (every string byte escaped): JSON <= 90,100 bytes,
- *        text <= 98,100. SNAPSHOT_BUF_SIZE holds every case of both.
+ *        <= 500,000 bytes (about 245 bytes a worker; 256 realistic workers
+ *        fit 64 KiB);
+ *   text, same: <= 660,000 bytes (about 320 bytes a worker);
+ *   any struct at all (every string byte escaped): JSON <= 672,000 bytes,
+ *        text <= 764,000. SNAPSHOT_BUF_SIZE holds every case of both.
  * The NUL needs one byte more.
  */
 #ifndef PREFORKD_SNAPSHOT_H
@@ -21,12 +21,13 @@
 #include "msg.h"
 
 #define SNAPSHOT_VERSION 1
-#define SNAPSHOT_MAX_WORKERS 256
+/* Every entry of the supervisor's table (supervisor/procs.h asserts it). */
+#define SNAPSHOT_MAX_WORKERS 2048
 #define SNAPSHOT_MAX_LISTEN 16
 /* Holds either encoding of any struct snapshot (see the bounds above). */
-#define SNAPSHOT_BUF_SIZE (128 * 1024)
+#define SNAPSHOT_BUF_SIZE (1024 * 1024)
 /* Holds the OpenMetrics encoding of any struct snapshot. */
-#define SNAPSHOT_OM_BUF_SIZE (192 * 1024)
+#define SNAPSHOT_OM_BUF_SIZE (2 * 1024 * 1024)
 
 struct snapshot_worker {
 	int slot;

@@ -14,7 +14,7 @@
 static int
 accesslog_open_path(const char *path)
 {
-	return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
 }
 
 int
@@ -43,6 +43,33 @@ accesslog_open(struct accesslog *al, const char *spec)
 	}
 	al->enabled = 1;
 	return 0;
+}
+
+int
+accesslog_open_fd(struct accesslog *al, int fd)
+{
+	memset(al, 0, sizeof(*al));
+	al->fd = -1;
+	if ((al->buf = malloc(ACCESSLOG_BUF)) == NULL)
+		return -1;
+	al->fd = fd;
+	al->own_fd = 1;
+	al->enabled = 1;
+	return 0;
+}
+
+int
+accesslog_adopt(struct accesslog *al, int fd)
+{
+	int ret = accesslog_flush(al);
+
+	if (!al->enabled || !al->own_fd) {
+		close(fd);
+		return ret;
+	}
+	close(al->fd);
+	al->fd = fd;
+	return ret;
 }
 
 int

@@ -48,6 +48,13 @@ struct accesslog_entry {
 
 /* spec is "off", "-" (stdout) or a path. Returns 0, or -1 with errno. */
 int accesslog_open(struct accesslog *al, const char *spec);
+/* Logs to fd, a file the supervisor opened (so this process needs no
+ * permission on its directory); the log owns fd from now on. */
+int accesslog_open_fd(struct accesslog *al, int fd);
+/* Flushes, then writes to fd instead (the supervisor reopened the file).
+ * Takes fd in every case (closed when logging is off). Returns the flush
+ * result. */
+int accesslog_adopt(struct accesslog *al, int fd);
 static inline int
 accesslog_enabled(const struct accesslog *al)
 {

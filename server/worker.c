@@ -167,15 +167,45 @@ worker_chan_gone(struct worker *w)
 	worker_stop_graceful(w, WORKER_ORPHAN_GRACE_MS, "supervisor gone");
 }
 
+/*
+ * The supervisor reopened the logs and sent the new descriptors: the worker
+ * opens nothing itself, so its user needs no right on the log directory.
+ */
 static void
-worker_command(struct worker *w, const struct msg *m)
+worker_log_fds(struct worker *w, const struct msg_log_fds *l, int *fds, int nfds)
 {
+	int i = 0;
+
+	if (nfds != (int)(l->error_log + l->access_log)) {
+		log_warnx("worker %d: log_fds with %d descriptors, expected %u",
+		    w->p->slot, nfds, l->error_log + l->access_log);
+		for (i = 0; i < nfds; i++)
+			close(fds[i]);
+		return;
+	}
+	if (l->error_log && log_adopt(fds[i++]) == -1)
+		log_warn("worker %d: error log dup2", w->p->slot);
+	if (l->access_log && accesslog_adopt(&w->alog, fds[i++]) == -1)
+		log_warn("access log write(%s)", w->p->access_log);
+	w->cx.log_failed = 0;
+	file_cache_drop_all(w->fc);
+}
+
+static void
+worker_command(struct worker *w, const struct msg *m, int *fds, int nfds)
+{
+	if (m->h.type != MSG_LOG_FDS)
+		for (int i = 0; i < nfds; i++)
+			close(fds[i]);
 	switch (m->h.type) {
 	case MSG_STOP_GRACEFUL:
 		worker_stop_graceful(w, (int)m->u.stop.deadline_ms, "told to");
 		break;
 	case MSG_STOP_NOW:
 		worker_stop_now(w);
+		break;
+	case MSG_LOG_FDS:
+		worker_log_fds(w, &m->u.log_fds, fds, nfds);
 		break;
 	case MSG_REOPEN_LOGS:
 		if (log_reopen() == -1)
@@ -196,6 +226,7 @@ static void
 worker_chan_event(struct loop *l, struct loop_io *io, uint32_t events)
 {
 	struct worker *w = (struct worker *)((char *)io - offsetof(struct worker, chan));
+	int fds[CHANNEL_MAX_FDS], nfds;
 	enum msg_result why;
 	struct msg m;
 	int n;
@@ -203,9 +234,9 @@ worker_chan_event(struct loop *l, struct loop_io *io, uint32_t events)
 	(void)l;
 	(void)events;
 	for (n = 0; n < 64 && w->chan.fd != -1; n++) {
-		switch (channel_recv(io->fd, &m, &why)) {
+		switch (channel_recv_fds(io->fd, &m, &why, fds, &nfds)) {
 		case CHANNEL_MSG:
-			worker_command(w, &m);
+			worker_command(w, &m, fds, nfds);
 			break;
 		case CHANNEL_AGAIN:
 			return;
@@ -293,7 +324,8 @@ worker_init(struct worker *w, const struct worker_params *p)
 	what = p->root;
 	if ((w->rootfd = open(p->root, O_PATH | O_DIRECTORY | O_CLOEXEC)) == -1)
 		goto fail;
-	if (accesslog_open(&w->alog, p->access_log) == -1) {
+	if (p->access_log_fd >= 0 ? accesslog_open_fd(&w->alog, p->access_log_fd) == -1 :
+	    accesslog_open(&w->alog, p->access_log) == -1) {
 		/* Serving matters more than logging it. */
 		log_warn("access log open(%s): logging off", p->access_log);
 		accesslog_open(&w->alog, "off");

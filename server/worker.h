@@ -31,6 +31,7 @@ struct worker_params {
 	int dotfiles_allow;  /* 0: deny dotfiles except /.well-known/ */
 	char access_log[PATH_MAX]; /* "off", "-" (stdout) or a path */
 	struct site_opts site;   /* DESIGN §14 */
+	int access_log_fd;   /* the path, opened by the supervisor; -1 = none */
 
 	int keepalive_timeout_ms;
 	int keepalive_requests;  /* 0 = unlimited */

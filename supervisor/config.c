@@ -186,15 +186,21 @@ static int
 config_set_duration(struct config *c, const struct config_key *k, const char *v,
     char *msg, size_t msglen)
 {
-	char q[CONFIG_ECHO_MAX + 8];
+	char q[CONFIG_ECHO_MAX + 8], lo[24];
 	int ms;
 
 	if (config_parse_duration_ms(v, &ms) == 0 && ms >= k->min) {
 		*FIELD(c, k, int) = ms;
 		return 0;
 	}
+	if (k->min == 0)
+		snprintf(lo, sizeof(lo), "0");
+	else if (k->min % 1000 == 0)
+		snprintf(lo, sizeof(lo), "%llds", k->min / 1000);
+	else
+		snprintf(lo, sizeof(lo), "%lldms", k->min);
 	config_errf(msg, msglen, "expected a duration such as 500ms, 5s, 2m or 1h "
-	    "(%s..24d), got %s", k->min > 0 ? "1ms" : "0", config_quote(v, q, sizeof(q)));
+	    "(%s..24d), got %s", lo, config_quote(v, q, sizeof(q)));
 	return -1;
 }
 
@@ -565,7 +571,10 @@ static const struct config_key config_keys[] = {
 	{ "header_timeout", config_set_duration, OFF(header_timeout_ms), 1, MS_MAX, "TIME" },
 	{ "send_timeout", config_set_duration, OFF(send_timeout_ms), 1, MS_MAX, "TIME" },
 	{ "graceful_timeout", config_set_duration, OFF(graceful_timeout_ms), 0, MS_MAX, "TIME" },
-	{ "worker_timeout", config_set_duration, OFF(worker_timeout_ms), 1, MS_MAX, "TIME" },
+	/* A floor the heartbeat (every min(1s, timeout/4)) meets with room to
+	 * spare on a busy host: below it every worker would be killed as hung. */
+	{ "worker_timeout", config_set_duration, OFF(worker_timeout_ms),
+	    CONFIG_WORKER_TIMEOUT_MIN_MS, MS_MAX, "TIME" },
 	{ "upgrade_timeout", config_set_duration, OFF(upgrade_timeout_ms), 1, MS_MAX, "TIME" },
 	{ "max_requests", config_set_int, OFF(max_requests), 0, LONG_MAX, "N" },
 	{ "max_requests_jitter", config_set_int, OFF(max_requests_jitter), 0, LONG_MAX, "N" },

@@ -18,6 +18,7 @@
 #define CONFIG_ERR_LEN 512
 #define CONFIG_LINE_MAX 4096          /* longest accepted line, without its newline */
 #define CONFIG_WORKERS_LIMIT 1024     /* hard cap for workers and max_workers */
+#define CONFIG_WORKER_TIMEOUT_MIN_MS 1000  /* heartbeats every 250 ms at the floor */
 #ifndef PREFORKD_VERSION
 #define PREFORKD_VERSION "0.1.0"
 #endif

@@ -8,17 +8,36 @@
 #include "ipc/log.h"
 #include "ipc/mqueue.h"
 
+_Static_assert(MSG_SCALE_MAX == CONFIG_WORKERS_LIMIT,
+    "a scale message carries exactly the configurable worker range");
+
+/* Adds a relative request, saturating: the target is within 1..1024 anyway,
+ * so a sum beyond +-MSG_SCALE_MAX means the same as the bound, and no burst
+ * of messages can overflow it. */
+static int
+control_add_rel(int sum, int arg)
+{
+	sum += arg;
+	if (sum > MSG_SCALE_MAX)
+		return MSG_SCALE_MAX;
+	return sum < -MSG_SCALE_MAX ? -MSG_SCALE_MAX : sum;
+}
+
 int
 control_intent(const struct msg_control *c, struct intents *in)
 {
 	switch (c->command) {
 	case CTL_SCALE_ABS:
+		if (c->arg < 0 || c->arg > MSG_SCALE_MAX)
+			return -1;
 		in->scale_set = true;
 		in->scale_abs = c->arg;
 		in->scale_rel = 0;
 		return 0;
 	case CTL_SCALE_REL:
-		in->scale_rel += c->arg;
+		if (c->arg < -MSG_SCALE_MAX || c->arg > MSG_SCALE_MAX)
+			return -1;
+		in->scale_rel = control_add_rel(in->scale_rel, c->arg);
 		return 0;
 	case CTL_RELOAD:
 		in->reload = true;

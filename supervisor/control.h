@@ -12,7 +12,8 @@
 #include "supervisor/supervisor.h"
 
 /* Records one decoded control message as an intent. Returns 0, or -1 for a
- * command it does not know (the caller counts it as malformed). */
+ * command it does not know or an argument out of range (the caller counts it
+ * as malformed). Relative requests add up saturating at +-MSG_SCALE_MAX. */
 int control_intent(const struct msg_control *c, struct intents *in);
 /* Reads every pending message from q. Malformed ones are logged and added
  * to *dropped; the supervisor keeps running whatever arrives. */

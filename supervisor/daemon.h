@@ -19,12 +19,12 @@ int daemon_detach(void);
  * setgid, setuid. Only when running as root and user is set; otherwise
  * does nothing. Returns 0, or -1 with err filled. */
 int daemon_drop_privileges(const char *user, const char *group, char *err, size_t errlen);
-/* Workers open the access log by path after dropping privileges, and a
- * log directory is usually root's: when running as root with user set,
- * create path if needed and hand it to the workers' user and group, as the
- * supervisor does before every spawn and reopen. Otherwise does nothing.
- * Returns 0, or -1 with err filled. */
-int daemon_prepare_log(const char *path, const char *user, const char *group,
+/* Opens (creating, mode 0640, never through a symlink) a log file for the
+ * workers: the supervisor opens it and passes the descriptor, so the
+ * workers' user needs no right on the directory. As root with user set, the
+ * file is given to the workers' user and group. Returns the descriptor
+ * (close-on-exec), or -1 with err filled. */
+int daemon_open_log(const char *path, const char *user, const char *group,
     char *err, size_t errlen);
 
 #endif

@@ -61,7 +61,10 @@ main_running(const char *pidfile)
 		return 0;
 	buf[n] = '\0';
 	pid = strtol(buf, NULL, 10);
-	if (pid <= 0 || pid > INT_MAX || kill((pid_t)pid, 0) == -1)
+	/* EPERM: it exists but is another user's, as a root server is to a
+	 * user running -t beside it (issue 12). */
+	if (pid <= 0 || pid > INT_MAX ||
+	    (kill((pid_t)pid, 0) == -1 && errno != EPERM))
 		return 0;
 	return (pid_t)pid;
 }

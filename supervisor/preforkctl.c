@@ -413,7 +413,8 @@ ctl_send(const struct ctl *c, unsigned cmd, int arg)
 	int waited = 0;
 	mqd_t q;
 
-	if (mqueue_name(name, sizeof(name), c->pid, "ctl") == -1)
+	/* Not always the usual name: another user may have squatted it. */
+	if (mqueue_find(name, sizeof(name), c->pid, "ctl") == -1)
 		return ctl_error(CTL_FAIL, "queue name too long");
 	if ((q = mqueue_open_send(name)) == (mqd_t)-1) {
 		if (errno == ENOENT)

@@ -41,6 +41,15 @@ procs_add(struct procs *t, int slot, unsigned generation, pid_t pid, int chan_fd
 	return NULL;
 }
 
+bool
+procs_has_room(const struct procs *t)
+{
+	for (int i = 0; i < PROCS_MAX; i++)
+		if (t->p[i].state == PROC_FREE)
+			return true;
+	return false;
+}
+
 struct proc *
 procs_by_pid(struct procs *t, pid_t pid)
 {

@@ -19,9 +19,19 @@
 #include <time.h>
 
 #include "ipc/msg.h"
+#include "supervisor/config.h"
 
-#define PROCS_MAX 1024          /* entries: two full generations and then some */
-#define PROCS_MAX_SLOTS 512
+/*
+ * Sizes follow the configuration's hard cap. A slot is a worker number of
+ * the current generation, so there are as many as max_workers can be. An
+ * entry is a process: during a reload the old generation keeps serving
+ * until the new one is ready, so two full generations must fit. A third
+ * (a HUP during a reload) waits for room: the supervisor checks
+ * procs_has_room() before it forks, and the old workers it retires free
+ * entries as they exit.
+ */
+#define PROCS_MAX_SLOTS CONFIG_WORKERS_LIMIT
+#define PROCS_MAX (2 * CONFIG_WORKERS_LIMIT)
 #define PROCS_QUICK_MS 1000     /* a death this soon after spawn is "quick" */
 #define PROCS_BACKOFF_MIN_MS 100
 #define PROCS_BACKOFF_MAX_MS 30000
@@ -67,6 +77,8 @@ void procs_init(struct procs *t);
 /* A new worker in slot for generation, state starting. NULL if full. */
 struct proc *procs_add(struct procs *t, int slot, unsigned generation, pid_t pid,
     int chan_fd, int64_t now_ms, time_t now_wall);
+/* True when procs_add() would succeed: ask before forking. */
+bool procs_has_room(const struct procs *t);
 struct proc *procs_by_pid(struct procs *t, pid_t pid);
 struct proc *procs_by_fd(struct procs *t, int fd);
 /* The live (not stopping) entry of generation in slot, backoff included. */

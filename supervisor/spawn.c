@@ -79,6 +79,7 @@ spawn_params(const struct spawn_args *a, int chan, mqd_t q, struct worker_params
 	p->dotfiles_allow = c->dotfiles_allow;
 	p->site = c->site;
 	strlcpy(p->access_log, c->access_log, sizeof(p->access_log));
+	p->access_log_fd = a->access_log_fd;
 	p->keepalive_timeout_ms = c->keepalive_timeout_ms;
 	p->keepalive_requests = c->keepalive_requests;
 	p->header_timeout_ms = c->header_timeout_ms;
@@ -125,6 +126,8 @@ spawn_child(const struct spawn_args *a, int chan)
 	q = mqueue_open_send(a->stats_queue);
 	keep[n++] = chan;
 	keep[n++] = log_fd();
+	if (a->access_log_fd >= 0)
+		keep[n++] = a->access_log_fd;
 	if (q != (mqd_t)-1)
 		keep[n++] = (int)q;
 	for (int i = 0; i < a->nlisten && n < SPAWN_KEEP_MAX; i++)

@@ -17,6 +17,7 @@ struct spawn_args {
 	const int *listen_fds;
 	int nlisten;
 	const char *stats_queue;     /* name, opened for sending in the child */
+	int access_log_fd;           /* opened by the supervisor, or -1 */
 	const sigset_t *sigmask;     /* the mask to restore in the child */
 	int slot;
 	unsigned generation;

@@ -32,7 +32,8 @@ status_check_path(const char *path, bool create, char *err, size_t errlen)
 {
 	struct stat st;
 
-	if (stat(path, &st) == 0) {
+	/* lstat: a symlink is refused, never followed to someone else's FIFO. */
+	if (lstat(path, &st) == 0) {
 		/* A reused FIFO gets the mode of a created one: who may read
 		 * the status must not depend on who made the FIFO. */
 		if (S_ISFIFO(st.st_mode) && create && chmod(path, 0640) == -1) {
@@ -41,7 +42,8 @@ status_check_path(const char *path, bool create, char *err, size_t errlen)
 		}
 		if (S_ISFIFO(st.st_mode))
 			return 0;
-		snprintf(err, errlen, "status_pipe %s: exists and is not a FIFO", path);
+		snprintf(err, errlen, "status_pipe %s: %s", path, S_ISLNK(st.st_mode) ?
+		    "is a symbolic link; expected a FIFO" : "exists and is not a FIFO");
 		return -1;
 	}
 	if (errno != ENOENT) {
@@ -76,7 +78,8 @@ status_open(struct status *s, const char *path, char *err, size_t errlen)
 	}
 	s->watch = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (s->watch != -1 &&
-	    inotify_add_watch(s->watch, path, IN_OPEN | IN_CLOSE_NOWRITE) == -1) {
+	    inotify_add_watch(s->watch, path, IN_OPEN | IN_CLOSE_NOWRITE |
+	    IN_DONT_FOLLOW) == -1) {
 		close(s->watch);
 		s->watch = -1;
 	}
@@ -107,11 +110,21 @@ status_watch_read(struct status *s)
 int
 status_attach(struct status *s)
 {
+	struct stat st;
 	int fd;
 
-	fd = open(s->path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+	/* By name, as the FIFO may have been recreated; but never through a
+	 * symlink (ELOOP) and only into a FIFO: a regular file put there would
+	 * otherwise collect snapshots (EFTYPE-like: ENOTSUP, described by
+	 * status_describe). */
+	fd = open(s->path, O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
 	if (fd == -1)
 		return errno == ENXIO ? 0 : -1;
+	if (fstat(fd, &st) == -1 || !S_ISFIFO(st.st_mode)) {
+		close(fd);
+		errno = ENOTSUP;
+		return -1;
+	}
 	/* Room for a whole snapshot of many workers. Unprivileged users may be
 	 * limited below 1 MiB: take the largest size allowed; the default
 	 * only means more partial writes. */
@@ -121,6 +134,19 @@ status_attach(struct status *s)
 	s->fd = fd;
 	s->off = s->len = 0;
 	return 1;
+}
+
+void
+status_describe(const struct status *s, int errnum, char *buf, size_t len)
+{
+	if (errnum == ELOOP)
+		snprintf(buf, len, "status_pipe %s: is a symbolic link; refusing it "
+		    "(expected a FIFO); no snapshots until it is one", s->path);
+	else if (errnum == ENOTSUP)
+		snprintf(buf, len, "status_pipe %s: is not a FIFO; refusing it; "
+		    "no snapshots until it is one", s->path);
+	else
+		snprintf(buf, len, "status_pipe %s: open: %s", s->path, strerror(errnum));
 }
 
 bool
@@ -178,12 +204,16 @@ status_detach(struct status *s)
 void
 status_close(struct status *s, bool unlink_path)
 {
+	struct stat st;
+
 	status_detach(s);
 	if (s->watch != -1)
 		close(s->watch);
 	s->watch = -1;
 	free(s->buf);
 	s->buf = NULL;
-	if (unlink_path && s->path[0] != '\0')
+	/* Only our FIFO: whatever replaced it is not ours to delete. */
+	if (unlink_path && s->path[0] != '\0' && lstat(s->path, &st) == 0 &&
+	    S_ISFIFO(st.st_mode))
 		unlink(s->path);
 }

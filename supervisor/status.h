@@ -39,6 +39,9 @@ int status_watch_read(struct status *s);
 /* Tries to attach to a reader. Returns 1 attached, 0 no reader (ENXIO),
  * -1 on another error (errno). */
 int status_attach(struct status *s);
+/* One line saying why status_attach failed with errnum (a symlink, not a
+ * FIFO, or the system's reason). */
+void status_describe(const struct status *s, int errnum, char *buf, size_t len);
 /* Whether part of a snapshot is still waiting for pipe space. */
 bool status_pending(const struct status *s);
 /* Encodes snap into the buffer. Returns 0, or -1 if it did not fit. */

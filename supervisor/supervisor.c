@@ -47,9 +47,23 @@
 #include "supervisor/upgrade.h"
 
 #define SUP_MAX_LISTENERS (2 * CONFIG_MAX_LISTEN)
+
+/* Every size follows the configuration's cap on workers (issue 12). */
+_Static_assert(PROCS_MAX_SLOTS >= CONFIG_WORKERS_LIMIT,
+    "a slot for every worker max_workers allows");
+_Static_assert(PROCS_MAX >= 2 * CONFIG_WORKERS_LIMIT,
+    "two full generations side by side during a reload");
+_Static_assert(SNAPSHOT_MAX_WORKERS >= PROCS_MAX,
+    "the status lists every entry of the table");
+_Static_assert(STATUS_BUF_SIZE >= SNAPSHOT_BUF_SIZE,
+    "the status buffer holds the largest snapshot");
 #define SUP_PROBE_MS 50          /* status FIFO reader detection */
 #define SUP_MAX_WAIT_MS 1000
 #define SUP_FORK_RETRY_MS 1000     /* after fork() itself failed */
+/* The worker's graceful deadline starts when it reads the message, ours when
+ * we send it; a worker holding a slow client then closes it, sends its final
+ * counters and exits. The margin lets it do that before SIGKILL. */
+#define SUP_KILL_MARGIN_MS 2000
 
 /* What an epoll event belongs to; the fd rides in the low 32 bits. */
 enum sup_kind { EV_SIGNAL = 1, EV_CHANNEL, EV_STATSQ, EV_CTLQ, EV_FIFO, EV_WATCH,
@@ -80,8 +94,10 @@ struct sup {
 	struct status status;
 	int64_t status_probe_ms, status_next_ms, status_last_ms;
 	bool status_reattach;        /* a reader left while a snapshot was partial */
-	bool status_warned;          /* the FIFO could not be opened; said so */
+	int status_warned;           /* errno the FIFO could not be opened with; said so */
+	bool table_warned;           /* a spawn waited for table room; said so */
 	struct pidfh *pfh;
+	int access_fd;               /* the access log file, for the workers */
 	int64_t start_ms;
 	time_t start_wall;
 	struct upgrade up;           /* binary upgrade, either side (upgrade.c) */
@@ -322,14 +338,49 @@ sup_listen_describe(const struct sup *s, char *buf, size_t len)
 
 /* ---- workers ------------------------------------------------------------ */
 
+/*
+ * Opens the access log for the workers (issue 12): they get the descriptor
+ * at spawn and on every reopen, and never open a log file themselves. On
+ * failure the old descriptor is kept (reopen) or logging is off (start).
+ */
 static void
-sup_prepare_access_log(struct sup *s)
+sup_open_access_log(struct sup *s)
 {
-	char err[CONFIG_ERR_LEN];
+	char err[CONFIG_ERR_LEN] = "";
+	const char *path = s->conf.access_log;
+	int fd = -1;
 
-	if (daemon_prepare_log(s->conf.access_log, s->conf.user, s->conf.group,
-	    err, sizeof(err)) == -1)
-		log_warnx("access log: %s", err);
+	if (strcmp(path, "off") != 0 && strcmp(path, "-") != 0 && path[0] != '\0' &&
+	    (fd = daemon_open_log(path, s->conf.user, s->conf.group, err,
+	    sizeof(err))) == -1) {
+		log_warnx("access log: %s%s", err,
+		    s->access_fd == -1 ? ": logging off" : ": keeping the old file");
+		return;
+	}
+	if (s->access_fd != -1)
+		close(s->access_fd);
+	s->access_fd = fd;
+}
+
+/* Sends the reopened logs down p's channel. */
+static void
+sup_send_log_fds(struct sup *s, struct proc *p)
+{
+	struct msg m;
+	int fds[2], n = 0;
+
+	memset(&m, 0, sizeof(m));
+	if (log_fd() != STDERR_FILENO) {
+		fds[n++] = log_fd();
+		m.u.log_fds.error_log = 1;
+	}
+	if (s->access_fd != -1) {
+		fds[n++] = s->access_fd;
+		m.u.log_fds.access_log = 1;
+	}
+	if (channel_send_fds(p->chan_fd, &m, MSG_LOG_FDS, fds, n) == -1)
+		log_warn("worker %d (pid %d): sending the reopened logs", p->slot,
+		    (int)p->pid);
 }
 
 static void
@@ -339,29 +390,31 @@ sup_spawn(struct sup *s, int slot, int64_t now)
 	struct spawn_args a = {
 		.conf = &s->conf, .listen_fds = fds, .stats_queue = s->statsq_name,
 		.sigmask = &s->sigmask, .slot = slot, .generation = s->generation,
+		.access_log_fd = s->access_fd,
 	};
 	struct proc *p;
 	int chan;
 	pid_t pid;
 
+	/* Room first: a third generation (HUP during a reload) waits for the
+	 * retired ones to exit; the SIGCHLD of each brings us back here. */
+	if (!procs_has_room(&s->procs)) {
+		if (!s->table_warned)
+			log_warnx("worker table full (%d entries): worker %d waits for "
+			    "old workers to exit", PROCS_MAX, slot);
+		s->table_warned = true;
+		return;
+	}
+	s->table_warned = false;
 	a.nlisten = sup_listen_fds(s, fds);
-	sup_prepare_access_log(s);
 	pid = spawn_worker(&a, &chan);
 	if (pid == -1) {
 		log_warn("fork for worker %d", slot);
-		if ((p = procs_add(&s->procs, slot, s->generation, 0, -1, now,
-		    time(NULL))) != NULL)
-			procs_to_backoff(&s->procs, p, now, SUP_FORK_RETRY_MS);
+		p = procs_add(&s->procs, slot, s->generation, 0, -1, now, time(NULL));
+		procs_to_backoff(&s->procs, p, now, SUP_FORK_RETRY_MS);
 		return;
 	}
 	p = procs_add(&s->procs, slot, s->generation, pid, chan, now, time(NULL));
-	if (p == NULL) {
-		/* Cannot happen within max_workers; do not leave it unwatched. */
-		log_warnx("worker table full; killing pid %d", (int)pid);
-		kill(pid, SIGKILL);
-		close(chan);
-		return;
-	}
 	sup_watch(s, EPOLL_CTL_ADD, EV_CHANNEL, chan, EPOLLIN);
 	log_debug("worker %d (pid %d) spawned, generation %u", slot, (int)pid,
 	    s->generation);
@@ -406,7 +459,7 @@ sup_retire(struct sup *s, struct proc *p, int64_t now)
 		return;
 	}
 	sup_send(p, MSG_STOP_GRACEFUL, (uint32_t)s->conf.graceful_timeout_ms);
-	procs_retire(p, now, s->conf.graceful_timeout_ms);
+	procs_retire(p, now, s->conf.graceful_timeout_ms + SUP_KILL_MARGIN_MS);
 	log_debug("worker %d (pid %d, generation %u) retiring", p->slot, (int)p->pid,
 	    p->generation);
 }
@@ -643,21 +696,14 @@ sup_quit(struct sup *s)
 static void
 sup_reopen(struct sup *s)
 {
-	char err[CONFIG_ERR_LEN];
-
-	sup_prepare_access_log(s);
+	sup_open_access_log(s);
 	if (log_reopen() == -1)
 		log_warn("reopening the error log");
-	/* The new file must be writable by workers that dropped privileges,
-	 * or they keep writing to the rotated one (nginx chowns it too). */
-	if (daemon_prepare_log(s->conf.error_log, s->conf.user, s->conf.group,
-	    err, sizeof(err)) == -1)
-		log_warnx("error log: %s", err);
 	for (int i = 0; i < PROCS_MAX; i++) {
 		struct proc *p = &s->procs.p[i];
 
 		if (p->pid > 0 && p->chan_fd != -1 && p->state != PROC_FREE)
-			sup_send(p, MSG_REOPEN_LOGS, 0);
+			sup_send_log_fds(s, p);
 	}
 	log_info("log files reopened");
 }
@@ -674,6 +720,7 @@ sup_reload_commit(struct sup *s, const struct config *nc)
 	if (log_open(nc->error_log) == -1)
 		log_warn("error_log %s", nc->error_log);
 	log_set_level((enum log_level)nc->log_level);
+	sup_open_access_log(s);
 	s->generation++;
 	s->reloads++;
 	procs_reset_backoff(&s->procs);
@@ -891,7 +938,8 @@ sup_deadlines(struct sup *s, int64_t now)
 		} else if (p->state == PROC_STOPPING && !p->killed &&
 		    now >= p->deadline_ms) {
 			log_warnx("worker %d (pid %d) still running after %d ms; killing it",
-			    p->slot, (int)p->pid, s->conf.graceful_timeout_ms);
+			    p->slot, (int)p->pid,
+			    s->conf.graceful_timeout_ms + SUP_KILL_MARGIN_MS);
 			sup_kill(p);
 		}
 	}
@@ -902,10 +950,22 @@ sup_deadlines(struct sup *s, int64_t now)
 static void
 sup_converge(struct sup *s, int64_t now)
 {
+	static struct proc *in_slot[PROCS_MAX_SLOTS];
 	int ready, allowed;
 
+	/* One pass over the table, not one per slot: at max_workers that is
+	 * the difference between 2,048 and 2 million looks per wake-up. */
+	memset(in_slot, 0, sizeof(in_slot));
+	for (int i = PROCS_MAX - 1; i >= 0; i--) {
+		struct proc *p = &s->procs.p[i];
+
+		if (p->state != PROC_FREE && p->state != PROC_STOPPING &&
+		    p->generation == s->generation && p->slot >= 0 &&
+		    p->slot < PROCS_MAX_SLOTS)
+			in_slot[p->slot] = p;
+	}
 	for (int slot = 0; slot < s->target; slot++) {
-		struct proc *p = procs_in_slot(&s->procs, slot, s->generation);
+		struct proc *p = in_slot[slot];
 
 		if (p != NULL && p->state == PROC_BACKOFF && now >= p->deadline_ms) {
 			procs_remove(&s->procs, p);
@@ -1044,13 +1104,19 @@ sup_status_probe(struct sup *s, int64_t now)
 	if ((r = status_attach(&s->status)) == 0)
 		return;
 	if (r == -1) {
-		/* Say it once, not every probe; keep probing, it may come back. */
-		if (!s->status_warned)
-			log_warn("status_pipe %s: open", s->status.path);
-		s->status_warned = true;
+		char why[PATH_MAX + 128];
+		int e = errno;
+
+		/* Say it once per reason, not every probe; keep probing, it may
+		 * come back. */
+		if (s->status_warned != e) {
+			status_describe(&s->status, e, why, sizeof(why));
+			log_warnx("%s", why);
+		}
+		s->status_warned = e;
 		return;
 	}
-	s->status_warned = false;
+	s->status_warned = 0;
 	/* Our own open is not news; the first snapshot goes out right away. */
 	if (s->status.watch != -1)
 		(void)status_watch_read(&s->status);
@@ -1190,22 +1256,29 @@ static int
 sup_queues(struct sup *s)
 {
 	pid_t pid = getpid();
+	char usual[64];
 
-	if (mqueue_name(s->statsq_name, sizeof(s->statsq_name), pid, "stats") == -1 ||
-	    mqueue_name(s->ctlq_name, sizeof(s->ctlq_name), pid, "ctl") == -1) {
-		log_warnx("queue name too long");
-		return -1;
-	}
-	s->statsq = mqueue_create(s->statsq_name, mqueue_msg_max(), 0600);
+	s->statsq = mqueue_create_ours(s->statsq_name, sizeof(s->statsq_name), pid,
+	    "stats", mqueue_msg_max(), 0600);
 	if (s->statsq == (mqd_t)-1) {
 		log_warn("mq_open(%s)", s->statsq_name);
 		return -1;
 	}
-	s->ctlq = mqueue_create(s->ctlq_name, 10, 0600);
+	s->ctlq = mqueue_create_ours(s->ctlq_name, sizeof(s->ctlq_name), pid, "ctl",
+	    10, 0600);
 	if (s->ctlq == (mqd_t)-1) {
 		log_warn("mq_open(%s)", s->ctlq_name);
 		return -1;
 	}
+	/* preforkctl finds a renamed queue by its pid prefix and owner. */
+	if (mqueue_name(usual, sizeof(usual), pid, "ctl") == 0 &&
+	    strcmp(usual, s->ctlq_name) != 0)
+		log_warnx("queue %s belongs to another user; using %s", usual,
+		    s->ctlq_name);
+	if (mqueue_name(usual, sizeof(usual), pid, "stats") == 0 &&
+	    strcmp(usual, s->statsq_name) != 0)
+		log_warnx("queue %s belongs to another user; using %s", usual,
+		    s->statsq_name);
 	return 0;
 }
 
@@ -1248,6 +1321,8 @@ sup_cleanup(struct sup *s)
 		mq_close(s->ctlq);
 		mq_unlink(s->ctlq_name);
 	}
+	if (s->access_fd != -1)
+		close(s->access_fd);
 	if (s->pfh != NULL && s->up.ready)
 		pidfile_close(s->pfh);  /* PIDFILE is the new one's now */
 	else if (s->pfh != NULL)
@@ -1287,25 +1362,35 @@ sup_prepare(struct sup *s)
 		return -1;
 	}
 	log_set_level((enum log_level)s->conf.log_level);
+	sup_open_access_log(s);
 	return 0;
 fail:
 	log_warnx("%s", err);
 	return -1;
 }
 
-/* Workers inherit the raised limit and derive the same connection limit. */
+/*
+ * Raises the soft open-file limit to the hard one; workers inherit it and
+ * derive the same connection limit. A channel per worker, two generations
+ * at the peak of a reload: 1,024 workers need over 2,048 descriptors in the
+ * supervisor, so say when even the hard limit is too low for max_workers.
+ */
 static void
 sup_fd_budget(struct sup *s)
 {
 	int fds[WORKER_MAX_LISTEN];
 	long nofile = fdlimit_raise();
 	int nlisten = sup_listen_fds(s, fds);
+	long need = 2L * s->conf.max_workers + SUP_MAX_LISTENERS + 64;
 
 	log_info("descriptors: limit %ld; per-worker connection limit %d "
 	    "(max_connections %d, %d kept in reserve)", nofile,
 	    fdlimit_conns(s->conf.max_connections, nlisten, nofile),
 	    s->conf.max_connections, FDLIMIT_FIXED + FDLIMIT_FILE_CACHE +
 	    FDLIMIT_SPARE + nlisten);
+	if (nofile < need)
+		log_warnx("open file limit %ld is below the %ld that max_workers = %d "
+		    "needs at a reload; raise LimitNOFILE", nofile, need, s->conf.max_workers);
 }
 
 static int
@@ -1347,7 +1432,7 @@ sup_init(struct sup *s, struct config *conf, int argc, char **argv)
 	s->conf_workers = conf->workers;
 	s->generation = 1;
 	s->ready_pending = true;
-	s->epfd = s->sigfd = -1;
+	s->epfd = s->sigfd = s->access_fd = -1;
 	s->statsq = s->ctlq = (mqd_t)-1;
 	s->status.fd = -1;
 	procs_init(&s->procs);

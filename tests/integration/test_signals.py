@@ -304,7 +304,7 @@ def test_term_kills_a_worker_that_does_not_stop_in_time(make_server):
     s.signal(signal.SIGTERM)
     assert s.wait_exit() == 0
     assert not alive(pids[0])
-    assert f"(pid {pids[0]}) still running after 1000 ms; killing it" in s.error_log()
+    assert f"(pid {pids[0]}) still running after 3000 ms; killing it" in s.error_log()
     assert_cleaned_up(s)
 
 

@@ -747,7 +747,7 @@ Test(config_duration, zero_rejected_where_meaningless)
 	set_fails("send_timeout", "0s", "send_timeout: expected a duration such as "
 	    "500ms, 5s, 2m or 1h (1ms..24d), got \"0s\"");
 	set_fails("worker_timeout", "0", "worker_timeout: expected a duration such as "
-	    "500ms, 5s, 2m or 1h (1ms..24d), got \"0\"");
+	    "500ms, 5s, 2m or 1h (1s..24d), got \"0\"");
 }
 
 Test(config_duration, bad_values)
