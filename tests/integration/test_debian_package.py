@@ -25,7 +25,7 @@ from conftest import alive, children, free_port, http_request, wait_for
 ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 POLICY = "/usr/sbin/policy-rc.d"
 CONF = "/etc/preforkd/preforkd.conf"
-PIDFILE = "/run/preforkd.pid"
+PIDFILE = "/run/preforkd/preforkd.pid"
 INIT = "/etc/init.d/preforkd"
 ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C"}
 
@@ -182,7 +182,7 @@ def cleanup(started):
                 os.kill(pid, signal.SIGKILL)
                 _gone(pid, 10)
                 # What a graceful exit would have removed.
-                for path in (PIDFILE, "/run/preforkd.status",
+                for path in (PIDFILE, "/run/preforkd/status",
                              f"/dev/mqueue/preforkd.{pid}.stats",
                              f"/dev/mqueue/preforkd.{pid}.ctl"):
                     if os.path.lexists(path):
@@ -242,7 +242,7 @@ def test_package_builds_lints_installs_serves_and_purges():
                 wait_for(lambda: not alive(started[1]), 30, what="prerm to stop preforkd")
                 for gone in ("/etc/preforkd", "/etc/default/preforkd", INIT,
                              "/var/log/preforkd", "/usr/sbin/preforkd", PIDFILE,
-                             "/run/preforkd.status"):
+                             "/run/preforkd/status"):
                     assert not os.path.exists(gone), f"{gone} left after purge"
                 assert run(["dpkg-query", "-W", "preforkd"]).returncode != 0
             finally:
