@@ -476,6 +476,9 @@ def test_access_log_combined_format(srv):
                 return [l.rstrip("\n") for l in f]
         except OSError:
             return []
+    # Each worker flushes its own buffer: wait for every line, not just one.
+    wait_for(lambda: any('"GET /small.txt HTTP/1.1"' in l for l in lines()), 10,
+             what="the /small.txt line")
     wait_for(lambda: any('"GET /nope HTTP/1.1"' in l for l in lines()), 10, what="log lines")
     wait_for(lambda: any(" 400 " in l for l in lines()), 10, what="the 400 line")
     for line in lines():
