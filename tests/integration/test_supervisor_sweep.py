@@ -368,18 +368,6 @@ def test_worker_timeout_below_the_floor_is_rejected(tmp_path):
     assert (r.returncode, r.stdout) == (0, "configuration ok\n")
 
 
-def test_stray_usr2_is_logged_and_ignored(make_server):
-    s = make_server(workers=2).start()
-    before = s.workers()
-    s.signal(signal.SIGUSR2)
-    wait_for(lambda: lines_with(s.error_log(), "SIGUSR2 ignored"), 10)
-    assert alive(s.pid)
-    assert s.workers() == before
-    assert http_request(s.port, "/").status in (200, 404)
-    assert s.stop() == 0
-    assert mqueues(s.pid) == []
-
-
 def test_worker_holding_slow_client_exits_itself_on_reload(make_server):
     """The worker's graceful deadline starts at receipt, ours at send: the
     SIGKILL deadline allows the worker's plus a margin, so a worker stuck
