@@ -2,8 +2,12 @@
  * Directory listings. Not the hot path: this allocates (the entry list
  * and the page), and each call reads the directory afresh.
  *
- * Entries are stat'ed through symlinks, so a link to a directory lists as
- * one (like python's http.server); a dangling link lists as itself. Names
+ * An entry is listed only when a request for it would be served: it is
+ * resolved beneath the root like a request path (openat2 RESOLVE_BENEATH,
+ * O_PATH, so nothing is opened for reading), and must be a regular file or
+ * a directory. A link to a directory inside the root lists as one; links
+ * out of the root, dangling links, FIFOs and devices are left out, so the
+ * listing reveals nothing the root hides. Names
  * are HTML-escaped in text and percent-encoded in links, so no file name
  * can inject markup or turn a link into another scheme ("a:b" -> "a%3Ab").
  */
@@ -29,6 +33,13 @@ struct autoindex_entry {
 	time_t mtime;
 };
 
+/* The listed directory: open as dirfd, and rel beneath the root rootfd. */
+struct autoindex_src {
+	int rootfd;
+	const char *rel;
+	int dirfd;
+};
+
 struct autoindex_list {
 	struct autoindex_entry *v;
 	size_t n, cap;
@@ -52,15 +63,38 @@ autoindex_list_free(struct autoindex_list *l)
 	free(l->v);
 }
 
+/*
+ * Stats the entry name of the listed directory as a request for it would
+ * find it: resolved beneath the root (rootfd, the directory being rel), so
+ * a link out of the root, a dangling link or a loop fails. Only what would
+ * be served (a regular file or a directory) is listed: 1 with *st, else 0.
+ */
 static int
-autoindex_list_add(struct autoindex_list *l, int dfd, const char *name)
+autoindex_stat(int rootfd, const char *rel, const char *name, struct stat *st)
+{
+	char path[PATH_MAX];
+	int n, fd, ok;
+
+	n = snprintf(path, sizeof(path), "%s%s%s", rel, rel[0] != '\0' ? "/" : "", name);
+	if (n < 0 || (size_t)n >= sizeof(path))
+		return 0;
+	/* O_PATH: no open with side effects (a FIFO's writer stays blocked). */
+	if ((fd = path_open_beneath(rootfd, path, O_PATH)) == -1)
+		return 0;
+	ok = fstat(fd, st) == 0 && (S_ISREG(st->st_mode) || S_ISDIR(st->st_mode));
+	close(fd);
+	return ok;
+}
+
+static int
+autoindex_list_add(struct autoindex_list *l, const struct autoindex_src *src,
+    const char *name)
 {
 	struct autoindex_entry *e;
 	struct stat st;
 
-	if (fstatat(dfd, name, &st, 0) == -1 &&
-	    fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == -1)
-		return 0; /* vanished meanwhile: not listed */
+	if (!autoindex_stat(src->rootfd, src->rel, name, &st))
+		return 0; /* gone, outside the root, or not servable: not listed */
 	if (l->n == l->cap) {
 		size_t cap = l->cap ? l->cap * 2 : 32;
 		void *v = realloc(l->v, cap * sizeof(*l->v));
@@ -85,13 +119,14 @@ autoindex_list_add(struct autoindex_list *l, int dfd, const char *name)
  * caller's dirfd keeps its offset and stays open.
  */
 static int
-autoindex_read(int dirfd, int show_dotfiles, struct autoindex_list *l)
+autoindex_read(const struct autoindex_src *src, int show_dotfiles,
+    struct autoindex_list *l)
 {
 	struct dirent *de;
 	DIR *d;
 	int fd, saved;
 
-	if ((fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+	if ((fd = openat(src->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
 		return -1;
 	if ((d = fdopendir(fd)) == NULL) {
 		saved = errno;
@@ -105,7 +140,7 @@ autoindex_read(int dirfd, int show_dotfiles, struct autoindex_list *l)
 			continue;
 		if (de->d_name[0] == '.' && !show_dotfiles)
 			continue;
-		if (autoindex_list_add(l, fd, de->d_name) == -1)
+		if (autoindex_list_add(l, src, de->d_name) == -1)
 			goto fail;
 		errno = 0;
 	}
@@ -202,13 +237,14 @@ autoindex_row(struct autoindex_buf *b, const struct autoindex_entry *e)
 }
 
 char *
-autoindex_render(int dirfd, const char *url_path, int show_dotfiles,
-    size_t *len)
+autoindex_render(int rootfd, const char *rel, int dirfd, const char *url_path,
+    int show_dotfiles, size_t *len)
 {
+	struct autoindex_src src = { rootfd, rel, dirfd };
 	struct autoindex_list l = { NULL, 0, 0 };
 	struct autoindex_buf b = { NULL, 0, 0, 0 };
 
-	if (autoindex_read(dirfd, show_dotfiles, &l) == -1)
+	if (autoindex_read(&src, show_dotfiles, &l) == -1)
 		goto fail;
 	if (l.n > 0)
 		qsort(l.v, l.n, sizeof(*l.v), autoindex_cmp);

@@ -9,6 +9,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "server/http_util.h"
 
@@ -47,18 +48,24 @@ cond_strip_weak(const char **p, size_t *len)
 }
 
 /*
- * If-None-Match = "*" / #entity-tag. Returns 1 when a member matches etag
- * by weak comparison (or the value is "*"), else 0. A malformed member
- * ends the scan with no match, so a broken header serves a normal 200.
+ * One field value of If-Match or If-None-Match: "*" / #entity-tag.
+ * Returns 1 when a member matches etag (by the strong comparison when
+ * strong, else the weak one) or the value is "*", else 0. A malformed
+ * member ends the scan with no match. An empty etag (a listing has none)
+ * matches only "*".
  */
 static int
-cond_none_match(const char *p, size_t len, const char *etag, size_t etag_len)
+cond_list_match(const char *p, size_t len, const char *etag, size_t etag_len,
+    int strong)
 {
 	const char *end = p + len;
 
-	cond_strip_weak(&etag, &etag_len);
 	if (len == 1 && p[0] == '*')
 		return 1;
+	if (!strong)
+		cond_strip_weak(&etag, &etag_len);
+	else if (etag_len >= 2 && etag[0] == 'W')
+		return 0;  /* a weak validator never matches strongly */
 	while (p < end) {
 		const char *tag, *q;
 
@@ -75,11 +82,15 @@ cond_none_match(const char *p, size_t len, const char *etag, size_t etag_len)
 		if (q == NULL)
 			return 0;
 		p = q + 1;
-		/* Compare the opaque-tag, quotes included, "W/" dropped. */
+		/* Compare the opaque-tag, quotes included. */
 		q = tag;
 		len = (size_t)(p - tag);
-		cond_strip_weak(&q, &len);
-		if (len == etag_len && memcmp(q, etag, len) == 0)
+		if (strong && q[0] == 'W')
+			q = NULL;  /* "W/..." never matches strongly */
+		else
+			cond_strip_weak(&q, &len);
+		if (q != NULL && etag_len > 0 && len == etag_len &&
+		    memcmp(q, etag, len) == 0)
 			return 1;
 		if (p < end && !cond_ows(*p) && *p != ',')
 			return 0;
@@ -88,8 +99,43 @@ cond_none_match(const char *p, size_t len, const char *etag, size_t etag_len)
 }
 
 /*
- * The caller evaluates this for GET and HEAD only: for other methods a
- * false If-None-Match would mean 412, which we never produce.
+ * A list field may come as several header lines, which mean the same as
+ * one comma-separated line (RFC 9110 §5.3): first is the first line (kept
+ * by the parser), the others are found among the request's headers.
+ */
+static int
+cond_field_match(const struct http_request *req, struct http_str first,
+    const char *name, const char *etag, size_t etag_len, int strong)
+{
+	int i;
+
+	if (cond_list_match(first.p, first.len, etag, etag_len, strong))
+		return 1;
+	for (i = 0; i < req->nheaders; i++) {
+		const struct http_header *h = &req->headers[i];
+
+		if (h->value.p == first.p || h->name.len != strlen(name) ||
+		    strncasecmp(h->name.p, name, h->name.len) != 0)
+			continue;
+		if (cond_list_match(h->value.p, h->value.len, etag, etag_len, strong))
+			return 1;
+	}
+	return 0;
+}
+
+/* A date condition: 1 when the field is present, valid and the
+ * representation has a date (mtime != -1); the date in *since. */
+static int
+cond_date(struct http_str v, time_t mtime, time_t *since)
+{
+	return v.len > 0 && mtime != (time_t)-1 &&
+	    http_date_parse(v.p, v.len, since) == 0;
+}
+
+/*
+ * RFC 9110 §13.2.2, for GET and HEAD: If-Match (strong), else
+ * If-Unmodified-Since, can fail with 412; then If-None-Match (weak), else
+ * If-Modified-Since, can answer 304. If-Range is the caller's last step.
  */
 enum cond_result
 cond_evaluate(const struct http_request *req, const char *etag,
@@ -97,12 +143,17 @@ cond_evaluate(const struct http_request *req, const char *etag,
 {
 	time_t since;
 
+	if (req->if_match.len > 0) {
+		if (!cond_field_match(req, req->if_match, "if-match", etag,
+		    etag_len, 1))
+			return COND_PRECONDITION_FAILED;
+	} else if (cond_date(req->if_unmodified_since, mtime, &since) &&
+	    mtime > since)
+		return COND_PRECONDITION_FAILED;
 	if (req->if_none_match.len > 0)
-		return cond_none_match(req->if_none_match.p, req->if_none_match.len,
-		    etag, etag_len) ? COND_NOT_MODIFIED : COND_PROCEED;
-	if (req->if_modified_since.len > 0 &&
-	    http_date_parse(req->if_modified_since.p, req->if_modified_since.len,
-	    &since) == 0 && mtime <= since)
+		return cond_field_match(req, req->if_none_match, "if-none-match",
+		    etag, etag_len, 0) ? COND_NOT_MODIFIED : COND_PROCEED;
+	if (cond_date(req->if_modified_since, mtime, &since) && mtime <= since)
 		return COND_NOT_MODIFIED;
 	return COND_PROCEED;
 }

@@ -15,6 +15,7 @@
 
 #include "ipc/log.h"
 #include "ipc/stats.h"
+#include "server/fdlimit.h"
 #include "server/http_parse.h"
 
 #define CONTAINER(ptr, type, member) ((type *)(void *)((char *)(ptr) - offsetof(type, member)))
@@ -262,6 +263,22 @@ conn_reply_error(struct conn *c, int status)
 	response_error(&cx->rctx, status, &c->b->reply);
 }
 
+/*
+ * A GET or HEAD body is skipped after the reply, but a framing error in
+ * the part already read must be answered like any other: 400 and close,
+ * not a 200 followed by a silent close. Checked on a scratch decoder, so
+ * the real one still starts at the body once the reply is sent.
+ */
+static int
+conn_chunked_bad(const struct conn *c)
+{
+	struct http_chunked scratch;
+
+	memset(&scratch, 0, sizeof(scratch));
+	return http_chunked_consume(&scratch, c->b->rbuf + c->hlen,
+	    c->rlen - c->hlen) < 0;
+}
+
 static void
 conn_reply_build(struct conn *c)
 {
@@ -291,6 +308,12 @@ conn_reply_build(struct conn *c)
 		 * announced: the next bytes could be body or request. */
 		if (req->expect_continue && (c->chunked || c->discard > 0))
 			r->close = 1;
+	}
+	if (c->chunked && conn_chunked_bad(c)) {
+		c->chunked = 0;
+		r->close = 1;
+		response_error(&cx->rctx, 400, r);
+		return;
 	}
 	response_build(&cx->rctx, req, r);
 }
@@ -752,7 +775,7 @@ conn_accept_some(struct conn_ctx *cx, int lfd, int n)
 {
 	struct sockaddr_storage ss;
 	socklen_t len;
-	int fd, max = cx->params->max_connections;
+	int fd, max = cx->max_conns;
 
 	while (n-- > 0) {
 		if (max > 0 && cx->nconns >= max)
@@ -792,7 +815,7 @@ conn_accept(struct loop *l, struct loop_io *io, uint32_t events)
 static void
 conn_listen_update(struct conn_ctx *cx)
 {
-	int want, i, max = cx->params->max_connections;
+	int want, i, max = cx->max_conns;
 
 	want = !cx->stopping && !cx->emfile_paused && (max <= 0 || cx->nconns < max);
 	for (i = 0; i < cx->nlisten; i++) {
@@ -848,6 +871,7 @@ conn_ctx_init(struct conn_ctx *cx, struct loop *l, const struct worker_params *p
 	cx->params = p;
 	cx->alog = alog;
 	cx->max_head = CONN_RBUF;
+	cx->max_conns = fdlimit_conns(p->max_connections, p->nlisten, fdlimit_current());
 	cx->rctx.params = p;
 	cx->rctx.fc = fc;
 	cx->rctx.rootfd = rootfd;

@@ -49,6 +49,7 @@ struct conn_ctx {
 	struct accesslog *alog;
 	struct stats_counters stats;
 	int max_head;
+	int max_conns;                /* max_connections within the fd budget */
 
 	struct conn_listener listeners[WORKER_MAX_LISTEN];
 	int nlisten;

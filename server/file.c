@@ -196,13 +196,38 @@ file_prepare(struct file_entry *e, const char *rel, size_t len, char *bodybuf)
 	}
 }
 
+/* The type of rel beneath the root, found without opening it for reading
+ * (O_PATH): opening a FIFO would release a writer blocked on it. Returns
+ * 0, or -1 with errno EISDIR, EPERM (not a regular file) or the open's. */
+static int
+file_check_type(struct file_cache *fc, const char *rel)
+{
+	struct stat st;
+	int fd, err = 0;
+
+	if ((fd = path_open_beneath(fc->rootfd, rel, O_PATH)) == -1)
+		return -1;
+	if (fstat(fd, &st) == -1)
+		err = errno;
+	else if (S_ISDIR(st.st_mode))
+		err = EISDIR;
+	else if (!S_ISREG(st.st_mode))
+		err = EPERM;
+	close(fd);
+	errno = err;
+	return err != 0 ? -1 : 0;
+}
+
 /* Opens rel beneath the root; a regular file only. Returns the fd or -1. */
 static int
 file_open(struct file_cache *fc, const char *rel, struct stat *st)
 {
 	int fd, err;
 
-	/* O_NONBLOCK: opening a FIFO must never block the worker. */
+	if (file_check_type(fc, rel) == -1)
+		return -1;
+	/* O_NONBLOCK: should the name become a FIFO after the check, the open
+	 * must still not block the worker (the fstat below refuses it). */
 	if ((fd = path_open_beneath(fc->rootfd, rel, O_RDONLY | O_NONBLOCK)) == -1)
 		return -1;
 	if (fstat(fd, st) == -1)

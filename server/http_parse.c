@@ -503,6 +503,10 @@ field_interpret(struct http_request *req, const struct http_header *h,
 			req->expect_continue = 1;
 	} else if (STR_IEQ(n, "if-none-match")) {
 		field_keep(&req->if_none_match, h->value);
+	} else if (STR_IEQ(n, "if-match")) {
+		field_keep(&req->if_match, h->value);
+	} else if (STR_IEQ(n, "if-unmodified-since")) {
+		field_keep(&req->if_unmodified_since, h->value);
 	} else if (STR_IEQ(n, "if-modified-since")) {
 		field_keep(&req->if_modified_since, h->value);
 	} else if (STR_IEQ(n, "range")) {
@@ -558,6 +562,8 @@ request_init(struct http_request *req)
 	req->chunked = 0;
 	req->keep_alive = 0;
 	req->expect_continue = 0;
+	req->if_match = none;
+	req->if_unmodified_since = none;
 	req->if_none_match = none;
 	req->if_modified_since = none;
 	req->range = none;

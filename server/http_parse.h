@@ -55,7 +55,9 @@ struct http_request {
 	int chunked;             /* Transfer-Encoding: chunked (and only that) */
 	int keep_alive;          /* per version and Connection */
 	int expect_continue;
-	struct http_str if_none_match;
+	struct http_str if_match;            /* first line; cond.c finds the others */
+	struct http_str if_unmodified_since;
+	struct http_str if_none_match;       /* first line; cond.c finds the others */
 	struct http_str if_modified_since;
 	struct http_str range;
 	struct http_str if_range;

@@ -33,10 +33,14 @@ size_t etag_make(const struct stat *st, char *buf, size_t len);
 enum cond_result {
 	COND_PROCEED,           /* serve normally */
 	COND_NOT_MODIFIED,      /* 304 */
+	COND_PRECONDITION_FAILED, /* 412 */
 };
 
-/* RFC 9110 §13.2.2 for GET/HEAD: If-None-Match (weak comparison, "*"),
- * then If-Modified-Since only when If-None-Match is absent. */
+/* RFC 9110 §13.2.2 for GET/HEAD, in its order: If-Match (strong
+ * comparison, "*"), else If-Unmodified-Since: 412 when false; then
+ * If-None-Match (weak comparison, "*"), else If-Modified-Since: 304 when
+ * false. Several lines of a list field count as one comma-separated line.
+ * etag_len 0: the representation has no ETag; mtime -1: no date. */
 enum cond_result cond_evaluate(const struct http_request *req, const char *etag,
     size_t etag_len, time_t mtime);
 /* If-Range: true when absent, or when it matches the ETag (strong) or

@@ -36,13 +36,17 @@ int url_encode_path(const char *s, char *out, size_t outlen);
 int html_escape(const char *s, char *out, size_t outlen);
 
 /*
- * Renders an HTML listing of the open directory dirfd for the URL path
+ * Renders an HTML listing of the open directory dirfd, which is rel
+ * (decoded, relative, "" for the root) beneath rootfd, for the URL path
  * url_path (decoded, starts and ends with '/'): entries sorted by name,
  * directories with a trailing '/', names escaped, links percent-encoded,
- * sizes and modification dates. Dotfiles are listed only if show_dotfiles.
- * Returns a malloc'd buffer (caller frees) with its length in *len, or NULL
- * with errno. Listings are not the hot path, so allocating here is fine.
+ * sizes and modification dates. Only entries a request would serve are
+ * listed (resolved beneath rootfd; regular files and directories).
+ * Dotfiles are listed only if show_dotfiles. Returns a malloc'd buffer
+ * (caller frees) with its length in *len, or NULL with errno. Listings are
+ * not the hot path, so allocating here is fine.
  */
-char *autoindex_render(int dirfd, const char *url_path, int show_dotfiles, size_t *len);
+char *autoindex_render(int rootfd, const char *rel, int dirfd,
+    const char *url_path, int show_dotfiles, size_t *len);
 
 #endif

@@ -22,6 +22,7 @@ static const struct status_text statuses[] = {
 	{ 301, "Moved Permanently" }, { 304, "Not Modified" },
 	{ 400, "Bad Request" }, { 403, "Forbidden" }, { 404, "Not Found" },
 	{ 405, "Method Not Allowed" }, { 408, "Request Timeout" },
+	{ 412, "Precondition Failed" },
 	{ 413, "Content Too Large" }, { 414, "URI Too Long" },
 	{ 416, "Range Not Satisfiable" }, { 431, "Request Header Fields Too Large" },
 	{ 500, "Internal Server Error" }, { 501, "Not Implemented" },
@@ -201,9 +202,31 @@ response_release(struct response_ctx *ctx, struct reply *r)
 	}
 }
 
+/* The allocator for long heads; tests replace it to inject a failure. */
+void *(*response_malloc)(size_t) = malloc;
+
+/* The head of a 500 that must fit the caller's buffer: no Location, no
+ * block, so a few hundred bytes at most. */
+static void
+reply_head_failed(struct reply *r, const char *date)
+{
+	struct response_head h = { .status = 500, .date = date,
+	    .ctype = "text/html; charset=utf-8", .content_length = 0,
+	    .connection = RESPONSE_CONN_CLOSE };
+	size_t need = response_head(r->hdr, r->hdr_cap, &h);
+
+	r->status = 500;
+	r->close = 1;
+	r->nseg = 0;
+	r->body_len = 0;
+	r->sealed = 1;    /* no caller may append a body now */
+	r->hdr_len = need <= r->hdr_cap ? need : 0;  /* 0: close without a reply */
+}
+
 /* Encodes the head into r->hdr, or into a heap buffer when it is too long
- * (long Location). On allocation failure the head is cut to nothing and the
- * connection closed: better than a truncated head. */
+ * (long Location). When that buffer cannot be had, the reply becomes an
+ * empty 500 that closes (or, with no room for even that, a bare close):
+ * never a body without its head. */
 static void
 reply_head(struct reply *r, struct response_head *h, int keepalive_hdr)
 {
@@ -217,11 +240,8 @@ reply_head(struct reply *r, struct response_head *h, int keepalive_hdr)
 		r->hdr_len = need;
 		return;
 	}
-	if ((p = malloc(need)) == NULL) {
-		r->hdr_len = 0;
-		r->nseg = 0;
-		r->body_len = 0;
-		r->close = 1;
+	if ((p = response_malloc(need)) == NULL) {
+		reply_head_failed(r, h->date);
 		return;
 	}
 	r->heap_hdr = p;
@@ -233,7 +253,7 @@ reply_head(struct reply *r, struct response_head *h, int keepalive_hdr)
 static void
 reply_seg(struct reply *r, const char *p, uint64_t off, uint64_t len)
 {
-	if (r->head_only || len == 0)
+	if (r->head_only || len == 0 || r->sealed)
 		return;
 	r->seg[r->nseg].p = p;
 	r->seg[r->nseg].off = off;
@@ -411,11 +431,17 @@ serve_file(struct response_ctx *ctx, const struct http_request *req,
 	enum range_result rr = RANGE_NONE;
 	uint64_t size = fe->st.st_size;
 	int n = 0, ka = req->version_minor == 0;
+	enum cond_result cond;
 	char cr[80];
 
 	r->fe = fe;
 	r->fd = fe->fd;
-	if (cond_evaluate(req, fe->etag, fe->etag_len, fe->st.st_mtime) == COND_NOT_MODIFIED) {
+	cond = cond_evaluate(req, fe->etag, fe->etag_len, fe->st.st_mtime);
+	if (cond == COND_PRECONDITION_FAILED) {
+		reply_error(ctx, 412, r, ka);
+		return;
+	}
+	if (cond == COND_NOT_MODIFIED) {
 		r->status = h.status = 304;
 		h.lastmod = fe->lastmod;
 		h.etag = fe->etag;
@@ -450,23 +476,34 @@ serve_file(struct response_ctx *ctx, const struct http_request *req,
 	reply_body(r, fe, 0, size);
 }
 
-/* 301 to the request path with its slash, the query kept. */
+/*
+ * 301 to the slash form of the normalised path, the query kept. Built from
+ * rel (no empty segments, percent-encoded), never from the raw path, so the
+ * Location always starts with one '/' followed by a name or nothing: never
+ * "//host" or "/\\host", which browsers take for another server.
+ */
 static void
 serve_redirect(struct response_ctx *ctx, const struct http_request *req,
-    struct reply *r, int ka)
+    struct reply *r, const char *rel, int ka)
 {
 	struct response_head h = { .status = 301, .date = ctx->date,
 	    .ctype = HTML_TYPE, .content_length = -1 };
-	size_t n = 0, len;
+	size_t n, len, cap = strlen(rel) * 3 + req->query.len + 4;
 	const char *page;
+	int enc;
 
-	if ((r->heap = malloc(req->path.len + req->query.len + 3)) == NULL) {
+	if ((r->heap = malloc(cap)) == NULL) {
 		reply_error(ctx, 503, r, ka);
 		return;
 	}
-	memcpy(r->heap, req->path.p, req->path.len);
-	n = req->path.len;
-	r->heap[n++] = '/';
+	r->heap[0] = '/';
+	if ((enc = url_encode_path(rel, r->heap + 1, cap - 1)) == -1) {
+		reply_error(ctx, 500, r, ka);
+		return;
+	}
+	n = 1 + (size_t)enc;
+	if (n > 1)
+		r->heap[n++] = '/';
 	if (req->query.len > 0) {
 		r->heap[n++] = '?';
 		memcpy(r->heap + n, req->query.p, req->query.len);
@@ -481,17 +518,32 @@ serve_redirect(struct response_ctx *ctx, const struct http_request *req,
 	reply_seg(r, page, 0, len);
 }
 
+/* A listing has no validators: of the preconditions only "*" can match
+ * (If-Match) or fail (If-None-Match), and the dates are ignored. */
 static void
-serve_listing(struct response_ctx *ctx, struct reply *r, int dirfd,
-    const char *rel, int ka)
+serve_listing(struct response_ctx *ctx, const struct http_request *req,
+    struct reply *r, int dirfd, const char *rel)
 {
 	struct response_head h = { .status = 200, .date = ctx->date,
 	    .ctype = HTML_TYPE, .content_length = -1 };
 	char url[PATH_MAX + 2];
 	size_t len = 0;
+	int ka = req->version_minor == 0;
 
+	switch (cond_evaluate(req, "", 0, (time_t)-1)) {
+	case COND_PRECONDITION_FAILED:
+		reply_error(ctx, 412, r, ka);
+		return;
+	case COND_NOT_MODIFIED:
+		r->status = h.status = 304;
+		h.ctype = NULL;
+		reply_head(r, &h, ka);
+		return;
+	case COND_PROCEED:
+		break;
+	}
 	snprintf(url, sizeof(url), "/%s%s", rel, rel[0] != '\0' ? "/" : "");
-	r->heap = autoindex_render(dirfd, url, ctx->params->dotfiles_allow, &len);
+	r->heap = autoindex_render(ctx->rootfd, rel, dirfd, url, ctx->params->dotfiles_allow, &len);
 	if (r->heap == NULL) {
 		reply_error(ctx, errno_status(errno), r, ka);
 		return;
@@ -531,7 +583,7 @@ serve_dir(struct response_ctx *ctx, const struct http_request *req,
 		return;
 	}
 	if (p->autoindex)
-		serve_listing(ctx, r, fd, rel, ka);
+		serve_listing(ctx, req, r, fd, rel);
 	else
 		reply_error(ctx, 403, r, ka);
 	close(fd);
@@ -557,7 +609,7 @@ serve_path(struct response_ctx *ctx, const struct http_request *req, struct repl
 	/* "/a/.." names the root but a listing there would resolve its
 	 * relative links against /a/: send the client to the slash form. */
 	if (rlen == 0 && !dir_slash) {
-		serve_redirect(ctx, req, r, ka);
+		serve_redirect(ctx, req, r, rel, ka);
 		return;
 	}
 	if (dir_slash || rlen == 0) {
@@ -567,7 +619,7 @@ serve_path(struct response_ctx *ctx, const struct http_request *req, struct repl
 	if (file_cache_get(ctx->fc, rel, rlen, ctx->now_ms, &fe) == 0)
 		serve_file(ctx, req, r, fe);
 	else if (errno == EISDIR)
-		serve_redirect(ctx, req, r, ka);
+		serve_redirect(ctx, req, r, rel, ka);
 	else
 		reply_error(ctx, errno_status(errno), r, ka);
 }

@@ -34,6 +34,7 @@ struct reply {
 	int status;
 	int close;                /* in: the connection must close; out: it will */
 	int head_only;            /* HEAD: headers as for GET, no body */
+	int sealed;               /* the head failed: no body may follow */
 	char *hdr;                /* caller's buffer (or heap when it did not fit) */
 	size_t hdr_cap;
 	size_t hdr_len;
@@ -97,6 +98,8 @@ void response_build(struct response_ctx *ctx, const struct http_request *req,
     struct reply *r);
 /* An error reply with no request to go by (parse errors, timeouts). */
 void response_error(struct response_ctx *ctx, int status, struct reply *r);
+/* malloc, except in tests that make long heads fail. */
+extern void *(*response_malloc)(size_t);
 /* Releases the pin and the heap of a finished (or abandoned) reply. */
 void response_release(struct response_ctx *ctx, struct reply *r);
 /* Resets r to empty, keeping hdr and hdr_cap. */

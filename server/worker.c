@@ -21,10 +21,10 @@
 #include "ipc/msg.h"
 #include "server/accesslog.h"
 #include "server/conn.h"
+#include "server/fdlimit.h"
 #include "server/file.h"
 #include "server/loop.h"
 
-#define WORKER_FILE_CACHE 256
 #define WORKER_DEFAULT_INTERVAL_MS 1000
 #define WORKER_ORPHAN_GRACE_MS 30000  /* drain time when the supervisor is gone */
 #define WORKER_FLUSH_MS 1000
@@ -298,7 +298,7 @@ worker_init(struct worker *w, const struct worker_params *p)
 		accesslog_open(&w->alog, "off");
 	}
 	what = "file cache";
-	if ((w->fc = file_cache_new(w->rootfd, WORKER_FILE_CACHE)) == NULL)
+	if ((w->fc = file_cache_new(w->rootfd, FDLIMIT_FILE_CACHE)) == NULL)
 		goto fail;
 	what = "epoll_create1";
 	if ((w->loop = loop_new(256)) == NULL)

@@ -30,6 +30,7 @@
 #include "ipc/log.h"
 #include "ipc/mqueue.h"
 #include "ipc/snapshot.h"
+#include "server/fdlimit.h"
 #include "server/worker.h"
 #include "supervisor/activation.h"
 #include "supervisor/control.h"
@@ -943,6 +944,9 @@ sup_loop(struct sup *s)
 	int64_t now;
 	int n;
 
+	/* The first generation before the first wait, which could otherwise
+	 * sleep up to SUP_MAX_WAIT_MS before anything serves. */
+	sup_converge(s, clock_mono_ms());
 	for (;;) {
 		now = clock_mono_ms();
 		n = epoll_wait(s->epfd, evs, 64, sup_timeout(s, now));
@@ -1062,6 +1066,21 @@ fail:
 	return -1;
 }
 
+/* Workers inherit the raised limit and derive the same connection limit. */
+static void
+sup_fd_budget(struct sup *s)
+{
+	int fds[WORKER_MAX_LISTEN];
+	long nofile = fdlimit_raise();
+	int nlisten = sup_listen_fds(s, fds);
+
+	log_info("descriptors: limit %ld; per-worker connection limit %d "
+	    "(max_connections %d, %d kept in reserve)", nofile,
+	    fdlimit_conns(s->conf.max_connections, nlisten, nofile),
+	    s->conf.max_connections, FDLIMIT_FIXED + FDLIMIT_FILE_CACHE +
+	    FDLIMIT_SPARE + nlisten);
+}
+
 static int
 sup_start(struct sup *s)
 {
@@ -1086,6 +1105,7 @@ sup_start(struct sup *s)
 	if (s->activated)
 		log_info("socket activation: serving the sockets systemd handed over; "
 		    "listen lines in the configuration are not used");
+	sup_fd_budget(s);
 	return 0;
 }
 

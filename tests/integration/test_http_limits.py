@@ -253,13 +253,12 @@ def test_out_of_descriptors_pauses_without_spinning(make_server):
     s = make_server(workers=1)
     with open(os.path.join(s.root, "small.txt"), "wb") as f:
         f.write(SMALL)
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (48, hard))
-    try:
-        s.start()
-    finally:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    s.start()
     worker = s.wait_workers(1)[0]
+    # Lowered under the running worker: its connection limit was derived
+    # from the limit at start (issue 11), so only EMFILE can stop it now.
+    hard = resource.prlimit(worker, resource.RLIMIT_NOFILE)[1]
+    resource.prlimit(worker, resource.RLIMIT_NOFILE, (48, hard))
     conns = []
     try:
         for _ in range(80):

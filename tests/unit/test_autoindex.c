@@ -53,7 +53,7 @@ TestSuite(autoindex, .init = setup, .fini = teardown);
 static char *
 render(const char *url, int dots, size_t *len)
 {
-	char *html = autoindex_render(dfd, url, dots, len);
+	char *html = autoindex_render(dfd, "", dfd, url, dots, len);
 
 	cr_assert_not_null(html, "render: %s", strerror(errno));
 	cr_assert_eq(strlen(html), *len, "length or embedded NUL");
@@ -212,7 +212,7 @@ Test(autoindex, empty_directory)
 	char *h;
 
 	cr_assert_geq(sub, 0);
-	h = autoindex_render(sub, "/dir/sub/", 0, &len);
+	h = autoindex_render(dfd, "sub", sub, "/dir/sub/", 0, &len);
 	cr_assert_not_null(h);
 	must_find(h, "<tr><th>Name</th><th>Size</th><th>Modified</th></tr>\n"
 	    "<tr><td><a href=\"../\">../</a></td><td>-</td><td></td></tr>\n"
@@ -228,7 +228,7 @@ Test(autoindex, not_a_directory)
 
 	cr_assert_geq(fd, 0);
 	errno = 0;
-	cr_assert_null(autoindex_render(fd, "/x/", 0, &len));
+	cr_assert_null(autoindex_render(dfd, "space name", fd, "/x/", 0, &len));
 	cr_assert_eq(errno, ENOTDIR);
 	close(fd);
 }

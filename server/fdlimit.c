@@ -1,0 +1,44 @@
+#include "server/fdlimit.h"
+
+#include <limits.h>
+#include <sys/resource.h>
+
+static long
+fdlimit_value(rlim_t v)
+{
+	return v == RLIM_INFINITY || v > (rlim_t)LONG_MAX ? LONG_MAX : (long)v;
+}
+
+long
+fdlimit_current(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		return 1024;
+	return fdlimit_value(rl.rlim_cur);
+}
+
+long
+fdlimit_raise(void)
+{
+	struct rlimit rl;
+
+	/* Failure leaves the soft limit as it was: the budget follows it. */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	return fdlimit_current();
+}
+
+int
+fdlimit_conns(int max_connections, int nlisten, long nofile)
+{
+	long reserve = FDLIMIT_FIXED + FDLIMIT_FILE_CACHE + FDLIMIT_SPARE + nlisten;
+	long room = nofile - reserve;
+
+	if (max_connections > 0 && room > max_connections)
+		room = max_connections;
+	return room < 1 ? 1 : (int)room;
+}
