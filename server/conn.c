@@ -182,9 +182,13 @@ conn_unlink(struct conn *c)
 		c->next->prev = c->prev;
 	c->prev = c->next = NULL;
 	if (c->in_pending) {
-		for (pp = &cx->pending; *pp != NULL; pp = &(*pp)->next_pending) {
+		struct conn *prev = NULL;
+
+		for (pp = &cx->pending; *pp != NULL; prev = *pp, pp = &(*pp)->next_pending) {
 			if (*pp == c) {
 				*pp = c->next_pending;
+				if (cx->pending_tail == c)
+					cx->pending_tail = prev;
 				break;
 			}
 		}
@@ -466,7 +470,7 @@ conn_send_mem(struct conn *c, size_t *want)
 	return sendmsg(c->io.fd, &msg, MSG_NOSIGNAL | (more ? MSG_MORE : 0));
 }
 
-/* As much of the current file segment as the socket takes, in one call. */
+/* Up to CONN_SEND_CHUNK bytes of the current file segment, in one call. */
 static ssize_t
 conn_send_file(struct conn *c, size_t *want)
 {
@@ -476,7 +480,7 @@ conn_send_file(struct conn *c, size_t *want)
 	uint64_t left = s->len - c->seg_off;
 	ssize_t n;
 
-	*want = left > (1u << 30) ? (1u << 30) : (size_t)left;
+	*want = left > CONN_SEND_CHUNK ? CONN_SEND_CHUNK : (size_t)left;
 	n = sendfile(c->io.fd, r->fd, &off, *want);
 	if (n == 0) {
 		/* The file shrank under us: the promised length cannot be kept. */
@@ -484,6 +488,20 @@ conn_send_file(struct conn *c, size_t *want)
 		return -1;
 	}
 	return n;
+}
+
+static void conn_pending_add(struct conn *c);
+
+/* A whole chunk went out and the socket may take more: the other ready
+ * connections get their chunk first (the writable flag stays set, so the
+ * pending run goes on without an edge). Progress was made, so no send
+ * timeout runs meanwhile. */
+static enum step
+conn_send_yield(struct conn *c)
+{
+	loop_dnode_remove(&c->tnode);
+	conn_pending_add(c);
+	return STEP_AGAIN;
 }
 
 static enum step
@@ -510,8 +528,11 @@ conn_send(struct conn *c)
 			 * would only return EAGAIN, so skip it, as for reads. A file
 			 * that shrank is then noticed on that edge, or by the send
 			 * timeout. */
-			if ((size_t)n == want)
+			if ((size_t)n == want) {
+				if (want == CONN_SEND_CHUNK && c->seg_i < r->nseg)
+					return conn_send_yield(c);
 				continue;
+			}
 		} else if (errno == EINTR)
 			continue;
 		else if (errno != EAGAIN)
@@ -590,11 +611,17 @@ conn_idle(struct conn *c)
 static void
 conn_pending_add(struct conn *c)
 {
+	struct conn_ctx *cx = c->cx;
+
 	if (c->in_pending)
 		return;
 	c->in_pending = 1;
-	c->next_pending = c->cx->pending;
-	c->cx->pending = c;
+	c->next_pending = NULL;
+	if (cx->pending_tail != NULL)
+		cx->pending_tail->next_pending = c;
+	else
+		cx->pending = c;
+	cx->pending_tail = c;
 }
 
 /* One step of the state machine; a finished reply spends one of *budget. */
@@ -671,6 +698,10 @@ conn_event(struct loop *l, struct loop_io *io, uint32_t events)
 		c->rdhup = 1;
 	if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR))
 		c->writable = 1;
+	/* Queued for after the batch: running it now too would give it a
+	 * second turn ahead of the others. */
+	if (c->in_pending)
+		return;
 	conn_run(c);
 }
 
@@ -837,16 +868,18 @@ static void
 conn_after_batch(struct loop *l, void *arg)
 {
 	struct conn_ctx *cx = arg;
-	struct conn *c;
+	struct conn *c, *next;
 
 	(void)l;
-	while ((c = cx->pending) != NULL) {
-		cx->pending = c->next_pending;
+	/* Those queued now, once each, in order; one that queues itself
+	 * again goes on the fresh list for the next turn. */
+	c = cx->pending;
+	cx->pending = cx->pending_tail = NULL;
+	for (; c != NULL; c = next) {
+		next = c->next_pending;
 		c->in_pending = 0;
 		if (c->io.fd != -1)
 			conn_run(c);
-		if (cx->pending == c)
-			break;
 	}
 	while ((c = cx->closed) != NULL) {
 		cx->closed = c->next_free;
@@ -937,7 +970,7 @@ conn_ctx_free(struct conn_ctx *cx)
 	struct conn_block *b;
 
 	conn_after_batch(cx->loop, cx);
-	cx->pending = NULL;
+	cx->pending = cx->pending_tail = NULL;
 	while ((c = cx->free_conns) != NULL) {
 		cx->free_conns = c->next_free;
 		free(c);

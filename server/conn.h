@@ -12,6 +12,11 @@
  * write. Per-request memory (read buffer, parsed head, reply) lives in a
  * pooled block that an idle keep-alive connection gives back, so an idle
  * connection costs only its struct conn.
+ *
+ * A large file goes out CONN_SEND_CHUNK bytes per sendfile call; after each
+ * chunk the connection queues behind the other ready ones (cx->pending, in
+ * order) instead of writing on until the socket buffer is full, so one loop
+ * turn gives every sending connection a chunk and no call runs long.
  */
 #ifndef PREFORKD_CONN_H
 #define PREFORKD_CONN_H
@@ -32,6 +37,7 @@
 #define CONN_EMFILE_PAUSE_MS 200
 #define CONN_EMFILE_LOG_MS 60000
 #define CONN_BUDGET 32            /* requests per connection per turn */
+#define CONN_SEND_CHUNK (512 * 1024) /* file bytes per sendfile, then the next connection */
 
 struct conn;
 
@@ -62,7 +68,8 @@ struct conn_ctx {
 
 	int nconns;
 	struct conn *all;             /* every open connection */
-	struct conn *pending;         /* out of budget, more work buffered */
+	struct conn *pending;         /* run again after the batch, in order: */
+	struct conn *pending_tail;    /* out of budget, or a file chunk sent */
 	struct conn *closed;          /* freed after the event batch */
 	struct conn *free_conns;
 	struct conn_block *free_blocks;
