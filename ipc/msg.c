@@ -98,6 +98,8 @@ control_cmd_name(unsigned cmd)
 		return "quit";
 	case CTL_REOPEN:
 		return "reopen";
+	case CTL_UPGRADE:
+		return "upgrade";
 	}
 	return "unknown";
 }
@@ -141,7 +143,7 @@ msg_check_stats(const struct msg_stats *s)
 static enum msg_result
 msg_check_control(const struct msg_control *c)
 {
-	if (c->command < CTL_SCALE_ABS || c->command > CTL_REOPEN)
+	if (c->command < CTL_SCALE_ABS || c->command > CTL_UPGRADE)
 		return MSG_ERR_VALUE;
 	if (c->command == CTL_SCALE_ABS && c->arg < 0)
 		return MSG_ERR_VALUE;

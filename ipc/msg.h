@@ -79,6 +79,7 @@ enum control_cmd {
 	CTL_STOP = 4,      /* graceful */
 	CTL_QUIT = 5,      /* fast */
 	CTL_REOPEN = 6,
+	CTL_UPGRADE = 7,   /* arg = pid to signal with the outcome, or 0 */
 };
 
 struct msg_control {

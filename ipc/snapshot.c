@@ -182,6 +182,10 @@ snapshot_json(const struct snapshot *s, char *buf, size_t len)
 	    ",\"workers_hung_killed\":%" PRIu64 ",\"messages_dropped\":%" PRIu64 ",",
 	    s->reloads, s->worker_exits_unexpected, s->workers_hung_killed,
 	    s->messages_dropped);
+	snap_printf(&o, "\"upgrades\":%" PRIu64 ",\"upgrades_failed\":%" PRIu64 ",\"started\":",
+	    s->upgrades, s->upgrades_failed);
+	json_time(&o, s->started);
+	snap_printf(&o, ",");
 	json_workers(&o, s);
 	snap_printf(&o, "}\n");
 	return snap_finish(&o);
@@ -268,6 +272,9 @@ snapshot_text(const struct snapshot *s, char *buf, size_t len)
 	    "\nworkers_hung_killed: %" PRIu64 "\nmessages_dropped: %" PRIu64 "\n",
 	    s->reloads, s->worker_exits_unexpected, s->workers_hung_killed,
 	    s->messages_dropped);
+	snap_printf(&o, "upgrades: %" PRIu64 "\nupgrades_failed: %" PRIu64 "\nstarted: ",
+	    s->upgrades, s->upgrades_failed);
+	text_time(&o, s->started);
 	n = snap_clamp(s->nworkers, SNAPSHOT_MAX_WORKERS);
 	for (i = 0; i < n && !o.full; i++)
 		text_worker(&o, i, &s->workers[i]);

@@ -5,11 +5,11 @@
  * Size bounds, with SNAPSHOT_MAX_WORKERS workers and SNAPSHOT_MAX_LISTEN
  * addresses (tests/unit/test_snapshot.c checks them):
  *   JSON, strings with nothing to escape (the supervisor's), any numbers:
- *        <= 64,000 bytes, so 256 workers always fit a 64 KiB buffer;
- *   text, same: <= 82,300 bytes (about 240 bytes a worker with realistic
+ *        <= 64,200 bytes, so 256 workers always fit a 64 KiB buffer;
+ *   text, same: <= 82,450 bytes (about 240 bytes a worker with realistic
  *        numbers: 256 workers fit 64 KiB, but size the buffer for the bound);
- *   any struct at all (every string byte escaped): JSON <= 89,900 bytes,
- *        text <= 97,900. SNAPSHOT_BUF_SIZE holds every case of both.
+ *   any struct at all (every string byte escaped): JSON <= 90,100 bytes,
+ *        text <= 98,100. SNAPSHOT_BUF_SIZE holds every case of both.
  * The NUL needs one byte more.
  */
 #ifndef PREFORKD_SNAPSHOT_H
@@ -53,6 +53,9 @@ struct snapshot {
 	uint64_t worker_exits_unexpected;
 	uint64_t workers_hung_killed;
 	uint64_t messages_dropped; /* malformed IPC messages received */
+	uint64_t upgrades;         /* successful binary upgrades (carried over) */
+	uint64_t upgrades_failed;  /* rolled back */
+	time_t started;            /* when the running supervisor binary started */
 	int nworkers;
 	struct snapshot_worker workers[SNAPSHOT_MAX_WORKERS];
 };

@@ -537,6 +537,7 @@ static const struct config_key config_keys[] = {
 	{ "send_timeout", config_set_duration, OFF(send_timeout_ms), 1, MS_MAX, "TIME" },
 	{ "graceful_timeout", config_set_duration, OFF(graceful_timeout_ms), 0, MS_MAX, "TIME" },
 	{ "worker_timeout", config_set_duration, OFF(worker_timeout_ms), 1, MS_MAX, "TIME" },
+	{ "upgrade_timeout", config_set_duration, OFF(upgrade_timeout_ms), 1, MS_MAX, "TIME" },
 	{ "max_requests", config_set_int, OFF(max_requests), 0, LONG_MAX, "N" },
 	{ "max_requests_jitter", config_set_int, OFF(max_requests_jitter), 0, LONG_MAX, "N" },
 	{ "max_connections", config_set_int, OFF(max_connections), 1, 1048576, "N" },
@@ -593,6 +594,7 @@ config_defaults(struct config *c)
 	c->send_timeout_ms = 60000;
 	c->graceful_timeout_ms = 30000;
 	c->worker_timeout_ms = 30000;
+	c->upgrade_timeout_ms = 30000;
 	c->max_connections = 1024;
 	c->backlog = 511;
 }

@@ -55,6 +55,7 @@ struct config {
 	int send_timeout_ms;
 	int graceful_timeout_ms;
 	int worker_timeout_ms;
+	int upgrade_timeout_ms;      /* binary upgrade: new supervisor must be ready within */
 	long max_requests;
 	long max_requests_jitter;
 	int max_connections;

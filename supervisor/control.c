@@ -32,6 +32,10 @@ control_intent(const struct msg_control *c, struct intents *in)
 	case CTL_REOPEN:
 		in->reopen = true;
 		return 0;
+	case CTL_UPGRADE:
+		in->upgrade = true;
+		in->upgrade_requester = c->arg > 1 ? (pid_t)c->arg : 0;
+		return 0;
 	default:
 		return -1;
 	}

@@ -183,6 +183,23 @@ print_listen(FILE *out, const char *snap)
 	}
 }
 
+/* Only from a supervisor that knows binary upgrades (DESIGN §11): when the
+ * running binary started, how many upgrades it continues from. */
+static void
+print_upgrades(FILE *out, const char *s)
+{
+	char started[40];
+
+	if (ctl_json_get(s, "started") == NULL)
+		return;
+	ctl_json_str_at(s, "started", started, sizeof(started));
+	fprintf(out, "started:      %s\nupgrades:     ", started);
+	print_count(out, s, "upgrades");
+	fputs(", ", out);
+	print_count(out, s, "upgrades_failed");
+	fputs(" failed\n", out);
+}
+
 static void
 print_summary(FILE *out, const char *s)
 {
@@ -213,6 +230,7 @@ print_summary(FILE *out, const char *s)
 	fputs("\nexits:        ", out); print_count(out, s, "worker_exits_unexpected");
 	fputs(" unexpected, ", out); print_count(out, s, "workers_hung_killed");
 	fputs(" hung and killed\n", out);
+	print_upgrades(out, s);
 }
 
 static void

@@ -16,6 +16,7 @@
 #include "supervisor/listen.h"
 #include "supervisor/status.h"
 #include "supervisor/supervisor.h"
+#include "supervisor/upgrade.h"
 
 static void
 main_free_argv(char **args)
@@ -105,6 +106,7 @@ main(int argc, char **argv, char **envp)
 		rc = 0;         /* usage or version printed */
 	else if (rc == -1 || (test_only && main_test(&conf, err, sizeof(err)) == -1)) {
 		fprintf(stderr, "preforkd: %s\n", err);
+		upgrade_report_error(err);
 		rc = 1;
 	} else if (test_only) {
 		printf("configuration ok\n");

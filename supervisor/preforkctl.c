@@ -27,6 +27,7 @@
 #include "supervisor/ctl_proc.h"
 #include "supervisor/ctl_openmetrics.h"
 #include "supervisor/ctl_status.h"
+#include "supervisor/ctl_upgrade.h"
 #include "supervisor/listen.h"
 #include "supervisor/status.h"
 
@@ -79,6 +80,8 @@ static const char ctl_usage_text[] =
 "  quit [--timeout S] [--no-wait]\n"
 "                     fast stop (like SIGINT); waits like stop\n"
 "  reopen             reopen log files (after logrotate)\n"
+"  upgrade            replace the running binary (like SIGUSR2); waits and\n"
+"                     exits 0 once the new supervisor serves, 1 on rollback\n"
 "  scale N|+N|-N      set the number of workers, or add / remove some\n"
 "  check              test the configuration of -c CONFIG like preforkd -t\n"
 "                     (the addresses of a running server are not rebound)\n"
@@ -343,6 +346,17 @@ ctl_alive(pid_t pid)
 	return ctl_proc_is_zombie(pid) ? 0 : 1;
 }
 
+/* While a binary upgrade runs, the serving supervisor's pidfile is
+ * PIDFILE.oldbin until the new one is ready and writes PIDFILE. */
+static int
+ctl_read_oldbin(const char *pidfile, pid_t *pid)
+{
+	char path[PATH_MAX + 8];
+
+	snprintf(path, sizeof(path), "%s.oldbin", pidfile);
+	return ctl_read_pidfile(path, pid) == 0 && ctl_alive(*pid) == 1 ? 0 : -1;
+}
+
 /* Sets c->pid to a live supervisor. Returns -1 when found, else the exit
  * code after saying why (on stdout for status, stderr otherwise). */
 static int
@@ -353,7 +367,10 @@ ctl_find(struct ctl *c)
 	char what[320];
 	int r;
 
-	if ((r = ctl_read_pidfile(c->pidfile, &c->pid)) == -1) {
+	r = ctl_read_pidfile(c->pidfile, &c->pid);
+	if (r == -1)
+		r = ctl_read_oldbin(c->pidfile, &c->pid);
+	if (r == -1) {
 		fprintf(out, "%spreforkd is not running (no pidfile %s)\n", pre, c->pidfile);
 		return CTL_NOT_RUNNING;
 	}
@@ -478,6 +495,21 @@ ctl_cmd_stop(struct ctl *c)
 		usleep(50 * 1000);
 	}
 	return CTL_OK;
+}
+
+/* The answer comes as a signal (ctl_upgrade.h), so the queue is required:
+ * a bare USR2 could not tell us the outcome. */
+static int
+ctl_cmd_upgrade(struct ctl *c)
+{
+	sigset_t set;
+	int r;
+
+	if (ctl_upgrade_prepare(&set) == -1)
+		return ctl_error(CTL_FAIL, "sigprocmask: %s", strerror(errno));
+	if ((r = ctl_deliver(c, CTL_UPGRADE, (int)getpid(), 0)) != CTL_OK)
+		return r;
+	return ctl_upgrade_wait(&set, c->pid, c->pidfile) == 0 ? CTL_OK : CTL_FAIL;
 }
 
 /* "N" sets the count, "+N" / "-N" change it. Returns -1 when c->ctl_cmd
@@ -646,6 +678,7 @@ static const struct ctl_command {
 	{ "status", ctl_cmd_status, 0, 0 },
 	{ "reload", ctl_cmd_send, CTL_RELOAD, SIGHUP },
 	{ "reopen", ctl_cmd_send, CTL_REOPEN, SIGUSR1 },
+	{ "upgrade", ctl_cmd_upgrade, CTL_UPGRADE, 0 },
 	{ "stop", ctl_cmd_stop, CTL_STOP, SIGTERM },
 	{ "quit", ctl_cmd_stop, CTL_QUIT, SIGINT },
 	{ "scale", ctl_cmd_send, 0, 0 },

@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 static const int signals_handled[] = {
-	SIGHUP, SIGTERM, SIGQUIT, SIGINT, SIGTTIN, SIGTTOU, SIGUSR1, SIGCHLD,
+	SIGHUP, SIGTERM, SIGQUIT, SIGINT, SIGTTIN, SIGTTOU, SIGUSR1, SIGUSR2, SIGCHLD,
 };
 
 #define SIGNALS_N (sizeof(signals_handled) / sizeof(signals_handled[0]))
@@ -51,6 +51,9 @@ signals_intent(int signo, struct intents *in)
 		break;
 	case SIGUSR1:
 		in->reopen = true;
+		break;
+	case SIGUSR2:
+		in->upgrade = true;
 		break;
 	case SIGTTIN:
 		in->scale_rel++;

@@ -9,7 +9,7 @@
 
 #include "supervisor/supervisor.h"
 
-/* Blocks HUP, TERM, QUIT, INT, TTIN, TTOU, USR1 and CHLD, ignores PIPE and
+/* Blocks HUP, TERM, QUIT, INT, TTIN, TTOU, USR1, USR2 and CHLD, ignores PIPE and
  * returns a non-blocking signalfd for them; *old receives the previous mask
  * (what a forked worker restores). Returns -1 with errno on failure. */
 int signals_open(sigset_t *old);

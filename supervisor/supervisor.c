@@ -11,6 +11,8 @@
 #include "supervisor/supervisor.h"
 
 #include <errno.h>
+#include <inttypes.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -30,6 +32,7 @@
 #include "ipc/log.h"
 #include "ipc/mqueue.h"
 #include "ipc/snapshot.h"
+#include "ipc/stats.h"
 #include "server/fdlimit.h"
 #include "server/worker.h"
 #include "supervisor/activation.h"
@@ -41,6 +44,7 @@
 #include "supervisor/signals.h"
 #include "supervisor/spawn.h"
 #include "supervisor/status.h"
+#include "supervisor/upgrade.h"
 
 #define SUP_MAX_LISTENERS (2 * CONFIG_MAX_LISTEN)
 #define SUP_PROBE_MS 50          /* status FIFO reader detection */
@@ -48,7 +52,8 @@
 #define SUP_FORK_RETRY_MS 1000     /* after fork() itself failed */
 
 /* What an epoll event belongs to; the fd rides in the low 32 bits. */
-enum sup_kind { EV_SIGNAL = 1, EV_CHANNEL, EV_STATSQ, EV_CTLQ, EV_FIFO, EV_WATCH };
+enum sup_kind { EV_SIGNAL = 1, EV_CHANNEL, EV_STATSQ, EV_CTLQ, EV_FIFO, EV_WATCH,
+    EV_UPGRADE };
 
 struct listener {
 	struct config_listen conf;
@@ -78,6 +83,8 @@ struct sup {
 	bool status_warned;          /* the FIFO could not be opened; said so */
 	struct pidfh *pfh;
 	int64_t start_ms;
+	time_t start_wall;
+	struct upgrade up;           /* binary upgrade, either side (upgrade.c) */
 	uint64_t reloads, unexpected, hung, dropped;
 	struct intents in;
 	bool stopping, quitting, ready_pending;
@@ -221,6 +228,57 @@ sup_listen_activate(struct sup *s, char *err, size_t errlen)
 	}
 	s->activated = n > 0;
 	return n;
+}
+
+/* Whether the socket bound to ss is what cl asks for (port 0: any port). */
+static bool
+sup_listen_matches(const struct config_listen *cl, const struct sockaddr_storage *ss,
+    socklen_t sl)
+{
+	struct config_listen c = *cl;
+
+	if (c.addrlen != sl)
+		return false;
+	if (ss->ss_family == AF_INET && ((const struct sockaddr_in *)&c.addr)->sin_port == 0)
+		((struct sockaddr_in *)&c.addr)->sin_port =
+		    ((const struct sockaddr_in *)ss)->sin_port;
+	if (ss->ss_family == AF_INET6 && ((const struct sockaddr_in6 *)&c.addr)->sin6_port == 0)
+		((struct sockaddr_in6 *)&c.addr)->sin6_port =
+		    ((const struct sockaddr_in6 *)ss)->sin6_port;
+	return memcmp(&c.addr, ss, sl) == 0;
+}
+
+/*
+ * New side of an upgrade: the old supervisor's sockets, matched to our
+ * "listen" lines by address (so sup_listen_bind keeps them and only binds
+ * what is new); sockets systemd handed the old one stay activated for life.
+ */
+static void
+sup_listen_inherit(struct sup *s)
+{
+	for (int i = 0, n = 0; i < s->up.nlisten && n < SUP_MAX_LISTENERS; i++) {
+		struct listener *l = &s->listeners[n];
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+		int fd = s->up.listen_fds[i];
+
+		if (getsockname(fd, (struct sockaddr *)&ss, &sl) == -1) {
+			close(fd);
+			continue;
+		}
+		l->fd = fd;
+		l->active = true;
+		l->conf.addrlen = sl;
+		memcpy(&l->conf.addr, &ss, sl);
+		if (listen_actual(fd, l->actual, sizeof(l->actual)) == -1)
+			snprintf(l->actual, sizeof(l->actual), "fd %d", fd);
+		strlcpy(l->conf.text, l->actual, sizeof(l->conf.text));
+		for (int k = 0; k < s->conf.nlisten && !s->up.activated; k++)
+			if (sup_listen_matches(&s->conf.listen[k], &ss, sl))
+				l->conf = s->conf.listen[k];
+		n++;
+	}
+	s->activated = s->up.activated;
 }
 
 /* Makes exactly the kept listeners active; the rest stay open until no
@@ -460,6 +518,8 @@ sup_read_channel(struct sup *s, struct proc *p, int64_t now)
 
 /* ---- reaping ------------------------------------------------------------ */
 
+static void sup_upgrade_resume(struct sup *s, int64_t now);
+
 static void
 sup_log_exit(const struct proc *p, int status, enum procs_exit_kind kind)
 {
@@ -511,6 +571,9 @@ sup_reap(struct sup *s, int64_t now)
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		if ((p = procs_by_pid(&s->procs, pid)) != NULL)
 			sup_reaped(s, p, status, now);
+		else if (upgrade_reaped(&s->up, pid, status, s->conf.pidfile) ==
+		    UPGRADE_RESUME)
+			sup_upgrade_resume(s, now);
 	}
 }
 
@@ -643,6 +706,142 @@ sup_reload(struct sup *s)
 	log_info("reloaded: generation %u, %d workers", s->generation, s->target);
 }
 
+/* ---- binary upgrade (upgrade.c does the mechanics) ---------------------- */
+
+static void
+sup_upgrade_begin(struct sup *s, pid_t requester, int64_t now)
+{
+	int fds[SUP_MAX_LISTENERS];
+	struct upgrade_start a = {
+		.argv = s->argv, .listen_fds = fds, .activated = s->activated,
+		.generation = s->generation, .pidfile = s->conf.pidfile,
+		.sigmask = &s->sigmask, .timeout_ms = s->conf.upgrade_timeout_ms,
+		.now_ms = now,
+	};
+	int fd;
+
+	a.nlisten = sup_listen_fds(s, fds);
+	a.requester = requester;
+	if (upgrade_pending(&s->up) || (s->up.inherited && !s->up.handed_over)) {
+		log_warnx("upgrade already in progress; ignoring this request");
+		upgrade_refuse(requester);
+		return;
+	}
+	if ((fd = upgrade_begin(&s->up, &a)) != -1)
+		sup_watch(s, EPOLL_CTL_ADD, EV_UPGRADE, fd, EPOLLIN);
+}
+
+/* The new supervisor serves: ours retire as on a reload, the status pipe
+ * goes quiet (the new one takes it once our counters are final). */
+static void
+sup_upgrade_retire(struct sup *s, int64_t now)
+{
+	s->stopping = true;
+	if (s->have_status) {
+		if (s->status.fd != -1)
+			sup_unwatch(s, s->status.fd);
+		if (s->status.watch != -1)
+			sup_unwatch(s, s->status.watch);
+		status_close(&s->status, false);
+		s->have_status = false;
+	}
+	for (int i = 0; i < PROCS_MAX; i++) {
+		struct proc *p = &s->procs.p[i];
+
+		if (p->state == PROC_BACKOFF)
+			procs_remove(&s->procs, p);
+		else if (p->state == PROC_STARTING || p->state == PROC_READY)
+			sup_retire(s, p, now);
+	}
+}
+
+/* The new supervisor died after READY while ours were retiring: serve
+ * again with a fresh generation (the retiring workers finish as they are). */
+static void
+sup_upgrade_resume(struct sup *s, int64_t now)
+{
+	char err[CONFIG_ERR_LEN];
+
+	s->stopping = false;
+	s->generation++;
+	s->ready_pending = true;
+	procs_reset_backoff(&s->procs);
+	if (s->conf.status_pipe[0] == '\0' || s->have_status)
+		return;
+	if (status_open(&s->status, s->conf.status_pipe, err, sizeof(err)) == -1) {
+		log_warnx("%s", err);
+		return;
+	}
+	s->have_status = true;
+	s->status_probe_ms = now;
+	if (s->status.watch != -1)
+		sup_watch(s, EPOLL_CTL_ADD, EV_WATCH, s->status.watch, EPOLLIN);
+}
+
+/* Every old worker is gone and its final report taken: hand over. */
+static void
+sup_upgrade_hand_over(struct sup *s)
+{
+	struct upgrade_totals t = {
+		.reloads = s->reloads, .unexpected = s->unexpected, .hung = s->hung,
+		.dropped = s->dropped, .upgrades = s->up.upgrades,
+		.upgrades_failed = s->up.upgrades_failed, .generation = s->generation,
+	};
+
+	sup_drain_stats(s);
+	procs_totals(&s->procs, &t.totals);
+	upgrade_hand_over(&s->up, &t, s->conf.pidfile);
+	log_info("upgrade: counters handed over (%" PRIu64 " requests); exiting",
+	    t.totals.requests);
+}
+
+/* New side: our generation is ready; take the pidfile, tell the old one. */
+static void
+sup_upgrade_ready(struct sup *s)
+{
+	char err[CONFIG_ERR_LEN];
+
+	s->up.announced = true;
+	if (s->conf.pidfile[0] != '\0') {
+		if ((s->pfh = daemon_pidfile_open(s->conf.pidfile, err,
+		    sizeof(err))) == NULL || pidfile_write(s->pfh) == -1) {
+			log_warnx("upgrade: cannot take the pidfile: %s", err);
+			sup_quit(s);
+			return;
+		}
+	}
+	upgrade_announce_ready(&s->up);
+}
+
+static void
+sup_upgrade_event(struct sup *s, int fd, int64_t now)
+{
+	struct upgrade_totals t;
+
+	if (fd == s->up.fd) {
+		if (upgrade_read(&s->up) == 1)
+			sup_upgrade_retire(s, now);
+		if (s->up.fd == -1)
+			sup_unwatch(s, fd);
+		return;
+	}
+	if (fd != s->up.parent_fd)
+		return;
+	if (upgrade_take_totals(&s->up, &t) == 1) {
+		stats_retire(&s->procs.retired, &t.totals);
+		s->reloads += t.reloads;
+		s->unexpected += t.unexpected;
+		s->hung += t.hung;
+		s->dropped += t.dropped;
+		s->up.upgrades = t.upgrades;
+		s->up.upgrades_failed = t.upgrades_failed;
+		log_info("upgrade: took over from pid %d (%" PRIu64 " requests so far)",
+		    (int)s->up.parent, t.totals.requests);
+	}
+	if (s->up.parent_fd == -1)
+		sup_unwatch(s, fd);
+}
+
 static void
 sup_intents(struct sup *s, int64_t now)
 {
@@ -651,12 +850,21 @@ sup_intents(struct sup *s, int64_t now)
 	memset(&s->in, 0, sizeof(s->in));
 	if (in.reap)
 		sup_reap(s, now);
+	if ((in.quit || in.stop) && upgrade_pending(&s->up))
+		upgrade_cancel(&s->up, s->conf.pidfile);
 	if (in.quit && !s->quitting)
 		sup_quit(s);
 	if (in.stop && !s->stopping && !s->quitting)
 		sup_stop(s, now);
-	if (s->stopping || s->quitting)
+	if (s->stopping || s->quitting) {
+		if (in.upgrade) {
+			log_warnx("upgrade requested while stopping; ignored");
+			upgrade_refuse(in.upgrade_requester);
+		}
 		return;
+	}
+	if (in.upgrade)
+		sup_upgrade_begin(s, in.upgrade_requester, now);
 	if (in.reload)
 		sup_reload(s);
 	if (in.scale_set || in.scale_rel != 0)
@@ -670,6 +878,7 @@ sup_intents(struct sup *s, int64_t now)
 static void
 sup_deadlines(struct sup *s, int64_t now)
 {
+	upgrade_check_deadline(&s->up, now, s->conf.pidfile);
 	for (int i = 0; i < PROCS_MAX; i++) {
 		struct proc *p = &s->procs.p[i];
 
@@ -722,6 +931,8 @@ sup_converge(struct sup *s, int64_t now)
 		sup_retire(s, procs_old_victim(&s->procs, s->generation), now);
 	if (s->ready_pending && ready >= s->target) {
 		s->ready_pending = false;
+		if (s->up.inherited && !s->up.announced)
+			sup_upgrade_ready(s);
 		notify_systemd("READY=1");
 		log_info("generation %u ready: %d workers", s->generation, ready);
 	}
@@ -766,6 +977,9 @@ sup_snapshot(struct sup *s, int64_t now)
 	sn->worker_exits_unexpected = s->unexpected;
 	sn->workers_hung_killed = s->hung;
 	sn->messages_dropped = s->dropped;
+	sn->upgrades = s->up.upgrades;
+	sn->upgrades_failed = s->up.upgrades_failed;
+	sn->started = s->start_wall;
 	for (int i = 0; i < PROCS_MAX && sn->nworkers < SNAPSHOT_MAX_WORKERS; i++)
 		if (s->procs.p[i].state != PROC_FREE)
 			sup_snapshot_worker(&s->procs.p[i], now,
@@ -851,7 +1065,8 @@ sup_status_probe(struct sup *s, int64_t now)
 static void
 sup_status(struct sup *s, int64_t now)
 {
-	if (!s->have_status)
+	/* After an upgrade the FIFO is ours once the old supervisor is done. */
+	if (!s->have_status || (s->up.inherited && !s->up.handed_over))
 		return;
 	if (s->status.fd == -1 && now >= s->status_probe_ms)
 		sup_status_probe(s, now);
@@ -922,6 +1137,9 @@ sup_event(struct sup *s, const struct epoll_event *ev, int64_t now)
 		break;
 	case EV_WATCH:
 		sup_status_watch(s, now);
+		break;
+	case EV_UPGRADE:
+		sup_upgrade_event(s, fd, now);
 		break;
 	}
 }
@@ -1017,8 +1235,11 @@ sup_cleanup(struct sup *s)
 {
 	sup_drain_stats(s);
 	sup_listen_close_unused(s, true);
+	/* The FIFO belongs to whichever supervisor serves: not removed by
+	 * one that handed over, nor by a new one that never took over. */
 	if (s->have_status)
-		status_close(&s->status, true);
+		status_close(&s->status, !s->up.ready &&
+		    (!s->up.inherited || s->up.handed_over));
 	if (s->statsq != (mqd_t)-1) {
 		mq_close(s->statsq);
 		mq_unlink(s->statsq_name);
@@ -1027,7 +1248,9 @@ sup_cleanup(struct sup *s)
 		mq_close(s->ctlq);
 		mq_unlink(s->ctlq_name);
 	}
-	if (s->pfh != NULL)
+	if (s->pfh != NULL && s->up.ready)
+		pidfile_close(s->pfh);  /* PIDFILE is the new one's now */
+	else if (s->pfh != NULL)
 		pidfile_remove(s->pfh);
 	if (s->epfd != -1)
 		close(s->epfd);
@@ -1043,11 +1266,15 @@ sup_prepare(struct sup *s)
 	bool keep[SUP_MAX_LISTENERS];
 	char err[CONFIG_ERR_LEN];
 
-	if (s->conf.pidfile[0] != '\0' &&
+	/* A new supervisor of an upgrade takes the pidfile once it is ready. */
+	if (s->conf.pidfile[0] != '\0' && !s->up.inherited &&
 	    (s->pfh = daemon_pidfile_open(s->conf.pidfile, err, sizeof(err))) == NULL)
 		goto fail;
-	if (sup_listen_activate(s, err, sizeof(err)) == -1 ||
-	    sup_listen_bind(s, &s->conf, keep, err, sizeof(err)) == -1)
+	if (s->up.inherited)
+		sup_listen_inherit(s);
+	else if (sup_listen_activate(s, err, sizeof(err)) == -1)
+		goto fail;
+	if (sup_listen_bind(s, &s->conf, keep, err, sizeof(err)) == -1)
 		goto fail;
 	sup_listen_commit(s, keep);
 	if (s->conf.status_pipe[0] != '\0') {
@@ -1088,7 +1315,7 @@ sup_start(struct sup *s)
 
 	if (sup_prepare(s) == -1)
 		return -1;
-	if (s->conf.daemon && daemon_detach() == -1) {
+	if (s->conf.daemon && !s->up.inherited && daemon_detach() == -1) {
 		log_warn("daemon");
 		return -1;
 	}
@@ -1098,6 +1325,7 @@ sup_start(struct sup *s)
 		return -1;
 	setproctitle("-preforkd: supervisor");
 	s->start_ms = clock_mono_ms();
+	s->start_wall = time(NULL);
 	s->status_probe_ms = s->start_ms;
 	sup_listen_describe(s, where, sizeof(where));
 	log_info("preforkd started: pid %d, %d workers, listening on %s",
@@ -1136,9 +1364,16 @@ supervisor_run(struct config *conf, int argc, char **argv)
 	int rc = 1;
 
 	sup_init(s, conf, argc, argv);
-	if (sup_start(s) == 0) {
+	if (upgrade_init(&s->up, argv[0]) == 0 && sup_start(s) == 0) {
+		if (s->up.inherited)
+			s->generation = s->up.generation + 1;
+		if (s->up.parent_fd != -1)
+			sup_watch(s, EPOLL_CTL_ADD, EV_UPGRADE, s->up.parent_fd, EPOLLIN);
 		sup_loop(s);
-		log_info("preforkd stopped");
+		if (s->up.ready)
+			sup_upgrade_hand_over(s);
+		log_info(s->up.ready ? "preforkd stopped: upgraded" :
+		    "preforkd stopped");
 		rc = 0;
 	}
 	sup_cleanup(s);

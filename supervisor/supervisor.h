@@ -7,6 +7,7 @@
 #define PREFORKD_SUPERVISOR_H
 
 #include <stdbool.h>
+#include <sys/types.h>
 
 #include "supervisor/config.h"
 
@@ -20,6 +21,8 @@ struct intents {
 	bool scale_set;   /* control scale N */
 	int scale_abs;
 	int scale_rel;    /* TTIN +1, TTOU -1, control scale +N/-N */
+	bool upgrade;     /* USR2, control upgrade: replace the binary */
+	pid_t upgrade_requester;  /* preforkctl waiting for the outcome, or 0 */
 };
 
 /*

@@ -412,7 +412,8 @@ def test_status_of_a_running_server(server):
     assert out.startswith(f"pid:          {server.pid}\n")
     assert "workers:      2 running / 2 target\n" in out
     assert f"listen:       127.0.0.1:{server.port}\n" in out
-    rows = out.split("\n")[13:-1]
+    lines = out.split("\n")
+    rows = lines[[l.split()[:1] for l in lines].index(["SLOT"]) + 1:-1]
     assert sorted(int(r.split()[1]) for r in rows) == server.workers()
 
     rc, out, err = ctl("-c", server.conf_path, "status", "--json")

@@ -1,0 +1,503 @@
+/*
+ * Binary upgrade mechanics (DESIGN §11). The two supervisors talk over a
+ * SOCK_SEQPACKET socketpair: one record per message, so no framing, and a
+ * peer that dies is an EOF. The child end and the listening sockets are the
+ * only descriptors that survive the exec; their numbers travel in the
+ * environment:
+ *
+ *   PREFORKD_UPGRADE_FD=<fd>      the channel to the old supervisor
+ *   PREFORKD_UPGRADE_GEN=<n>      the old one's generation (ours is n + 1)
+ *   PREFORKD_LISTEN_FDS=<fd>,...  the listening sockets
+ *   PREFORKD_ACTIVATED=1          they came from systemd socket activation
+ *
+ * Messages: new -> old READY (or ERROR text when exec failed); old -> new
+ * TOTALS once every old worker is gone, so their final reports are in.
+ */
+#include "supervisor/upgrade.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <linux/close_range.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <bsd/string.h>
+
+#include "ipc/log.h"
+#include "ipc/mqueue.h"
+#include "supervisor/notify.h"
+#include "supervisor/signals.h"
+
+#define UP_MAGIC 0x50465550u     /* "PUFP" */
+
+enum up_type { UP_READY = 1, UP_ERROR, UP_TOTALS };
+
+struct up_msg {
+	uint32_t magic;
+	uint32_t type;
+	int32_t pid;
+	uint32_t reserved;
+	struct upgrade_totals t;
+	char text[200];
+};
+
+static int
+up_send(int fd, enum up_type type, const struct upgrade_totals *t, const char *text)
+{
+	struct up_msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.magic = UP_MAGIC;
+	m.type = type;
+	m.pid = (int32_t)getpid();
+	if (t != NULL)
+		m.t = *t;
+	if (text != NULL)
+		strlcpy(m.text, text, sizeof(m.text));
+	return send(fd, &m, sizeof(m), MSG_NOSIGNAL) == (ssize_t)sizeof(m) ? 0 : -1;
+}
+
+/* 1 message, 0 nothing yet, -1 EOF or error; malformed records are dropped. */
+static int
+up_recv(int fd, struct up_msg *m)
+{
+	ssize_t n;
+
+	for (;;) {
+		n = recv(fd, m, sizeof(*m), MSG_DONTWAIT);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && errno == EAGAIN)
+			return 0;
+		if (n <= 0)
+			return -1;
+		if ((size_t)n == sizeof(*m) && m->magic == UP_MAGIC) {
+			m->text[sizeof(m->text) - 1] = '\0';
+			return 1;
+		}
+		log_warnx("upgrade channel: dropped malformed message (%zd bytes)", n);
+	}
+}
+
+/* ---- where we came from --------------------------------------------------- */
+
+static void
+up_exe_path(struct upgrade *u, const char *argv0)
+{
+	char cwd[PATH_MAX];
+	ssize_t n;
+
+	if (argv0 != NULL && argv0[0] == '/') {
+		strlcpy(u->exe, argv0, sizeof(u->exe));
+		return;
+	}
+	if (argv0 != NULL && strchr(argv0, '/') != NULL && getcwd(cwd, sizeof(cwd)) != NULL &&
+	    (size_t)snprintf(u->exe, sizeof(u->exe), "%s/%s", cwd, argv0) < sizeof(u->exe))
+		return;
+	/* Found through PATH: the file the kernel ran is the best we know. */
+	n = readlink("/proc/self/exe", u->exe, sizeof(u->exe) - 1);
+	u->exe[n > 0 ? n : 0] = '\0';
+}
+
+static int
+up_env_int(const char *name, long min, long max, long *out)
+{
+	const char *v = getenv(name);
+	char *end;
+
+	if (v == NULL)
+		return 0;
+	errno = 0;
+	*out = strtol(v, &end, 10);
+	if (errno != 0 || end == v || *end != '\0' || *out < min || *out > max) {
+		log_warnx("%s=%s: not a number from %ld to %ld", name, v, min, max);
+		return -1;
+	}
+	return 1;
+}
+
+static int
+up_env_fds(struct upgrade *u)
+{
+	const char *v = getenv("PREFORKD_LISTEN_FDS");
+	char *end;
+
+	for (u->nlisten = 0; v != NULL && *v != '\0'; v = end + (*end == ',')) {
+		long fd = strtol(v, &end, 10);
+
+		if (end == v || fd < 3 || fd > INT_MAX || u->nlisten == UPGRADE_MAX_LISTEN ||
+		    fcntl((int)fd, F_SETFD, FD_CLOEXEC) == -1) {
+			log_warnx("PREFORKD_LISTEN_FDS: bad or closed descriptor list");
+			return -1;
+		}
+		u->listen_fds[u->nlisten++] = (int)fd;
+	}
+	return 0;
+}
+
+int
+upgrade_init(struct upgrade *u, const char *argv0)
+{
+	long fd = -1, gen = 0;
+	int r;
+
+	memset(u, 0, sizeof(*u));
+	u->fd = u->parent_fd = -1;
+	up_exe_path(u, argv0);
+	if ((r = up_env_int("PREFORKD_UPGRADE_FD", 3, INT_MAX, &fd)) == 0)
+		return 0;
+	if (r == -1 || up_env_int("PREFORKD_UPGRADE_GEN", 1, UINT32_MAX - 1, &gen) != 1 ||
+	    fcntl((int)fd, F_SETFD, FD_CLOEXEC) == -1 || up_env_fds(u) == -1) {
+		log_warnx("upgrade: the inherited state is unusable");
+		return -1;
+	}
+	u->inherited = true;
+	u->parent_fd = (int)fd;
+	u->parent = getppid();
+	u->generation = (uint32_t)gen;
+	u->activated = getenv("PREFORKD_ACTIVATED") != NULL;
+	unsetenv("PREFORKD_UPGRADE_FD");
+	unsetenv("PREFORKD_UPGRADE_GEN");
+	unsetenv("PREFORKD_LISTEN_FDS");
+	unsetenv("PREFORKD_ACTIVATED");
+	return 0;
+}
+
+/* ---- old side: starting --------------------------------------------------- */
+
+static void up_tell_requester(struct upgrade *u, bool ok);
+
+static void
+up_oldbin(const char *pidfile, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s.oldbin", pidfile);
+}
+
+static int
+up_setenv_int(const char *name, long v)
+{
+	char buf[32];
+
+	snprintf(buf, sizeof(buf), "%ld", v);
+	return setenv(name, buf, 1);
+}
+
+/* In the child: make exactly the sockets and the channel survive exec. */
+static void
+up_child_exec(const struct upgrade *u, const struct upgrade_start *a, int fd)
+{
+	char list[UPGRADE_MAX_LISTEN * 12] = "", num[16], err[200];
+
+	signals_reset(a->sigmask);
+	/* Not every descriptor of ours is close-on-exec (libbsd's pidfile is
+	 * not): mark them all, then clear it on exactly what is passed on. */
+	(void)close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
+	for (int i = 0; i < a->nlisten && i < UPGRADE_MAX_LISTEN; i++) {
+		(void)fcntl(a->listen_fds[i], F_SETFD, 0);
+		snprintf(num, sizeof(num), "%s%d", i > 0 ? "," : "", a->listen_fds[i]);
+		strlcat(list, num, sizeof(list));
+	}
+	(void)fcntl(fd, F_SETFD, 0);
+	if (up_setenv_int("PREFORKD_UPGRADE_FD", fd) == -1 ||
+	    up_setenv_int("PREFORKD_UPGRADE_GEN", (long)a->generation) == -1 ||
+	    setenv("PREFORKD_LISTEN_FDS", list, 1) == -1 ||
+	    (a->activated && setenv("PREFORKD_ACTIVATED", "1", 1) == -1))
+		snprintf(err, sizeof(err), "setenv: %s", strerror(errno));
+	else {
+		execv(u->exe, a->argv);
+		if (snprintf(err, sizeof(err), "exec %s: %s", u->exe,
+		    strerror(errno)) >= (int)sizeof(err))
+			strlcpy(err + sizeof(err) - 4, "...", 4);
+	}
+	(void)up_send(fd, UP_ERROR, NULL, err);
+	_exit(127);
+}
+
+int
+upgrade_begin(struct upgrade *u, const struct upgrade_start *a)
+{
+	char oldbin[PATH_MAX + 8];
+	int sv[2];
+
+	if (u->child > 0) {
+		log_warnx("upgrade already in progress (new supervisor pid %d); ignoring "
+		    "this request", (int)u->child);
+		upgrade_refuse(a->requester);
+		return -1;
+	}
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1) {
+		log_warn("upgrade failed: socketpair; keeping the running binary");
+		upgrade_refuse(a->requester);
+		u->upgrades_failed++;
+		return -1;
+	}
+	u->requester = a->requester;
+	up_oldbin(a->pidfile, oldbin, sizeof(oldbin));
+	if (a->pidfile[0] != '\0' && rename(a->pidfile, oldbin) == -1)
+		log_warn("upgrade: rename %s to %s", a->pidfile, oldbin);
+	log_info("upgrade: starting %s", u->exe);
+	u->child = fork();
+	if (u->child == 0) {
+		close(sv[0]);
+		up_child_exec(u, a, sv[1]);
+	}
+	close(sv[1]);
+	if (u->child == -1) {
+		log_warn("upgrade failed: fork; keeping the running binary");
+		u->child = 0;
+		u->upgrades_failed++;
+		up_tell_requester(u, false);
+		close(sv[0]);
+		if (a->pidfile[0] != '\0')
+			(void)rename(oldbin, a->pidfile);
+		return -1;
+	}
+	u->fd = sv[0];
+	u->ready = false;
+	u->why[0] = '\0';
+	u->deadline_ms = a->now_ms + a->timeout_ms;
+	return u->fd;
+}
+
+bool
+upgrade_pending(const struct upgrade *u)
+{
+	return u->child > 0 && !u->ready;
+}
+
+/* ---- old side: outcome ---------------------------------------------------- */
+
+void
+upgrade_refuse(pid_t requester)
+{
+	/* preforkctl upgrade waits for one of these (see ctl_upgrade.h). */
+	if (requester > 1 && requester != getpid())
+		(void)kill(requester, SIGUSR2);
+}
+
+static void
+up_tell_requester(struct upgrade *u, bool ok)
+{
+	if (u->requester > 1 && u->requester != getpid())
+		(void)kill(u->requester, ok ? SIGUSR1 : SIGUSR2);
+	u->requester = 0;
+}
+
+static void
+up_close(struct upgrade *u)
+{
+	if (u->fd != -1)
+		close(u->fd);
+	u->fd = -1;
+}
+
+static void
+up_remember_dead(struct upgrade *u, pid_t pid)
+{
+	for (size_t i = 0; i < sizeof(u->dead) / sizeof(u->dead[0]); i++)
+		if (u->dead[i] == 0) {
+			u->dead[i] = pid;
+			return;
+		}
+}
+
+/* Kills the new supervisor (if alive), puts our pidfile back, says why. */
+static void
+up_fail(struct upgrade *u, const char *why, const char *pidfile, bool alive)
+{
+	char oldbin[PATH_MAX + 8];
+
+	if (alive) {
+		(void)kill(u->child, SIGKILL);
+		up_remember_dead(u, u->child);
+	} else
+		upgrade_unlink_queues(u->child);
+	up_close(u);
+	if (pidfile[0] != '\0') {
+		up_oldbin(pidfile, oldbin, sizeof(oldbin));
+		if (rename(oldbin, pidfile) == -1)
+			log_warn("upgrade: restoring %s", pidfile);
+	}
+	log_warnx("upgrade failed: %s; keeping the running binary", why);
+	u->child = 0;
+	u->upgrades_failed++;
+	up_tell_requester(u, false);
+	notify_systemd("READY=1");
+}
+
+int
+upgrade_read(struct upgrade *u)
+{
+	struct up_msg m;
+	int r;
+
+	while (u->fd != -1 && (r = up_recv(u->fd, &m)) != 0) {
+		if (r == -1) {
+			up_close(u);     /* the exit status will say why */
+			return 0;
+		}
+		if (m.type == UP_ERROR)
+			strlcpy(u->why, m.text, sizeof(u->why));
+		else if (m.type == UP_READY && !u->ready && m.pid == u->child) {
+			u->ready = true;
+			u->upgrades++;
+			log_info("upgrade: new supervisor (pid %d) is ready; retiring the "
+			    "old workers", (int)u->child);
+			up_tell_requester(u, true);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static void
+up_describe_exit(const struct upgrade *u, int status, char *buf, size_t len)
+{
+	const char *when = u->ready ? "after taking over" : "before it was ready";
+
+	if (u->why[0] != '\0')
+		snprintf(buf, len, "%s", u->why);
+	else if (WIFSIGNALED(status))
+		snprintf(buf, len, "new binary (pid %d) killed by signal %d %s",
+		    (int)u->child, WTERMSIG(status), when);
+	else
+		snprintf(buf, len, "new binary (pid %d) exited with status %d %s",
+		    (int)u->child, WEXITSTATUS(status), when);
+}
+
+int
+upgrade_reaped(struct upgrade *u, pid_t pid, int status, const char *pidfile)
+{
+	char why[300], mainpid[32];
+	bool was_ready = u->ready;
+
+	for (size_t i = 0; i < sizeof(u->dead) / sizeof(u->dead[0]); i++)
+		if (u->dead[i] == pid && pid > 0) {
+			u->dead[i] = 0;
+			upgrade_unlink_queues(pid);
+			return UPGRADE_REAPED;
+		}
+	if (pid != u->child || pid <= 0)
+		return UPGRADE_NOT_OURS;
+	up_describe_exit(u, status, why, sizeof(why));
+	if (was_ready) {
+		/* It died while our workers were still retiring: nobody would
+		 * serve once they are gone, so we take the service back. */
+		u->ready = false;
+		u->upgrades--;
+		snprintf(mainpid, sizeof(mainpid), "MAINPID=%d", (int)getpid());
+		notify_systemd(mainpid);
+	}
+	up_fail(u, why, pidfile, false);
+	return was_ready ? UPGRADE_RESUME : UPGRADE_REAPED;
+}
+
+void
+upgrade_check_deadline(struct upgrade *u, int64_t now_ms, const char *pidfile)
+{
+	char why[96];
+
+	if (!upgrade_pending(u) || now_ms < u->deadline_ms)
+		return;
+	snprintf(why, sizeof(why), "new binary (pid %d) not ready within upgrade_timeout",
+	    (int)u->child);
+	up_fail(u, why, pidfile, true);
+}
+
+void
+upgrade_cancel(struct upgrade *u, const char *pidfile)
+{
+	char oldbin[PATH_MAX + 8];
+
+	if (!upgrade_pending(u))
+		return;
+	log_info("upgrade: stopping; so is the new supervisor (pid %d)", (int)u->child);
+	(void)kill(u->child, SIGTERM);
+	up_remember_dead(u, u->child);
+	u->child = 0;
+	up_close(u);
+	if (pidfile[0] != '\0') {
+		up_oldbin(pidfile, oldbin, sizeof(oldbin));
+		(void)rename(oldbin, pidfile);
+	}
+	up_tell_requester(u, false);
+}
+
+void
+upgrade_hand_over(struct upgrade *u, const struct upgrade_totals *t, const char *pidfile)
+{
+	char oldbin[PATH_MAX + 8];
+
+	if (u->fd != -1 && up_send(u->fd, UP_TOTALS, t, NULL) == -1)
+		log_warn("upgrade: handing the counters over");
+	up_close(u);
+	if (pidfile[0] != '\0') {
+		up_oldbin(pidfile, oldbin, sizeof(oldbin));
+		(void)unlink(oldbin);
+	}
+}
+
+void
+upgrade_unlink_queues(pid_t pid)
+{
+	char name[64];
+
+	if (mqueue_name(name, sizeof(name), pid, "stats") == 0)
+		(void)mq_unlink(name);
+	if (mqueue_name(name, sizeof(name), pid, "ctl") == 0)
+		(void)mq_unlink(name);
+}
+
+/* ---- new side ------------------------------------------------------------- */
+
+void
+upgrade_report_error(const char *text)
+{
+	struct stat st;
+	long fd;
+
+	/* Before upgrade_init: the environment is all there is. A stray
+	 * variable naming something that is not a socket is left alone. */
+	if (up_env_int("PREFORKD_UPGRADE_FD", 3, INT_MAX, &fd) != 1 ||
+	    fstat((int)fd, &st) == -1 || !S_ISSOCK(st.st_mode))
+		return;
+	(void)up_send((int)fd, UP_ERROR, NULL, text);
+}
+
+void
+upgrade_announce_ready(struct upgrade *u)
+{
+	char buf[64];
+
+	if (u->parent_fd != -1 && up_send(u->parent_fd, UP_READY, NULL, NULL) == -1)
+		log_warn("upgrade: telling the old supervisor we are ready");
+	snprintf(buf, sizeof(buf), "MAINPID=%d", (int)getpid());
+	notify_systemd(buf);
+}
+
+int
+upgrade_take_totals(struct upgrade *u, struct upgrade_totals *t)
+{
+	struct up_msg m;
+	int r;
+
+	while (u->parent_fd != -1 && (r = up_recv(u->parent_fd, &m)) != 0) {
+		if (r == 1 && m.type != UP_TOTALS)
+			continue;
+		close(u->parent_fd);
+		u->parent_fd = -1;
+		u->handed_over = true;
+		if (r == 1) {
+			*t = m.t;
+			return 1;
+		}
+		log_warnx("upgrade: the old supervisor left without handing over its "
+		    "counters; totals start from zero");
+	}
+	return 0;
+}
