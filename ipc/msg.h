@@ -62,6 +62,7 @@ struct stats_counters {
 	uint64_t responses[5]; /* 1xx .. 5xx */
 	uint64_t bytes_in;
 	uint64_t bytes_out;
+	uint64_t proxy_rejected; /* closed before a valid PROXY header (DESIGN §13) */
 };
 
 struct msg_stats {

@@ -1,6 +1,7 @@
 #include "server/proxy_proto.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -214,6 +215,31 @@ proxy_parse(const uint8_t *buf, size_t len, struct proxy_result *res)
 	if (len == n)
 		return 0;
 	return proxy_v1(buf, len, res);
+}
+
+/* --- off the socket ---------------------------------------------------- */
+
+int
+proxy_recv(int fd, int peer_done, struct proxy_result *res)
+{
+	uint8_t buf[PROXY_HDR_MAX];
+	ssize_t n;
+	int h;
+
+	do
+		n = recv(fd, buf, sizeof(buf), MSG_PEEK);
+	while (n == -1 && errno == EINTR);
+	if (n <= 0)
+		return n == -1 && errno == EAGAIN ? 0 : -1;
+	if ((h = proxy_parse(buf, (size_t)n, res)) == 0)
+		return peer_done || n == (ssize_t)sizeof(buf) ? -1 : 0;
+	if (h < 0)
+		return -1;
+	/* Exactly the header: what follows is the request's or TLS's. */
+	do
+		n = recv(fd, buf, (size_t)h, 0);
+	while (n == -1 && errno == EINTR);
+	return n == h ? h : -1;
 }
 
 /* --- who may send it --------------------------------------------------- */

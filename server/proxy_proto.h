@@ -37,6 +37,13 @@ struct proxy_result {
  * one, -1 when they can never become one. */
 int proxy_parse(const uint8_t *buf, size_t len, struct proxy_result *res);
 
+/* Reads a header off the non-blocking socket fd: peeks, and takes exactly
+ * the header's bytes once it is complete. Returns its length (*res
+ * filled), 0 when more must arrive, -1 when the connection must close
+ * (invalid, too long, EOF or an error; peer_done: the peer has shut down
+ * its side, so an incomplete header stays incomplete). */
+int proxy_recv(int fd, int peer_done, struct proxy_result *res);
+
 struct proxy_cidr {
 	int family;                   /* AF_INET or AF_INET6 */
 	int bits;

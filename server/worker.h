@@ -9,6 +9,8 @@
 #include <limits.h>
 #include <mqueue.h>
 
+#include "server/proxy_proto.h"
+
 #define WORKER_MAX_LISTEN 16
 
 /* Exit statuses with a meaning for the supervisor. */
@@ -20,6 +22,9 @@ struct worker_params {
 	unsigned generation;
 	int listen_fds[WORKER_MAX_LISTEN];
 	int nlisten;
+	unsigned char listen_proxy[WORKER_MAX_LISTEN]; /* expects a PROXY header */
+	int nproxy_from;
+	struct proxy_cidr proxy_from[PROXY_FROM_MAX];  /* who may send one */
 	int channel_fd;      /* worker's end of the channel */
 	mqd_t stats_mq;      /* opened for non-blocking send, or (mqd_t)-1 */
 

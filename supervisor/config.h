@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <sys/socket.h>
 
+#include "server/proxy_proto.h"
+
 #define CONFIG_MAX_LISTEN 16
 #define CONFIG_ERR_LEN 512
 #define CONFIG_LINE_MAX 4096          /* longest accepted line, without its newline */
@@ -24,6 +26,7 @@ struct config_listen {
 	char text[64];                /* as written, e.g. "[::]:80" */
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
+	bool proxy_protocol;          /* "ADDR proxy_protocol": PROXY header first */
 };
 
 enum status_format { STATUS_JSON, STATUS_TEXT, STATUS_OPENMETRICS };
@@ -60,6 +63,11 @@ struct config {
 	long max_requests_jitter;
 	int max_connections;
 	int backlog;
+	/* Behind a balancer (DESIGN §13; parsed in config_scale.c). */
+	int nproxy_from;
+	struct proxy_cidr proxy_from[PROXY_FROM_MAX];
+	bool agent_on;                /* agent_listen set */
+	struct config_listen agent;   /* HAProxy agent-check address */
 	/* Internal to config.c: the next "listen" replaces the list instead of
 	 * appending (true after defaults, at the start of a file, before flags). */
 	bool listen_fresh;
