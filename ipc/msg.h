@@ -81,6 +81,8 @@ enum control_cmd {
 	CTL_QUIT = 5,      /* fast */
 	CTL_REOPEN = 6,
 	CTL_UPGRADE = 7,   /* arg = pid to signal with the outcome, or 0 */
+	CTL_DRAIN = 8,     /* agent-check answers "drain" */
+	CTL_UNDRAIN = 9,   /* ... and "up" again */
 };
 
 struct msg_control {

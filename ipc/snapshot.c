@@ -285,9 +285,8 @@ snapshot_text(const struct snapshot *s, char *buf, size_t len)
 	if (s->agent_state[0] != '\0') {
 		snap_printf(&o, "agent.state: ");
 		text_str(&o, s->agent_state, sizeof(s->agent_state));
-		snap_printf(&o, "\nagent.answer: ");
+		snap_printf(&o, "agent.answer: ");
 		text_str(&o, s->agent_answer, sizeof(s->agent_answer));
-		snap_printf(&o, "\n");
 	}
 	n = snap_clamp(s->nworkers, SNAPSHOT_MAX_WORKERS);
 	for (i = 0; i < n && !o.full; i++)

@@ -261,7 +261,7 @@ Test(msg, decode_length_field_lies)
 
 Test(msg, decode_bad_control_command)
 {
-	static const uint32_t bad[] = { 0, 8, 100, 0xFFFFFFFFu };
+	static const uint32_t bad[] = { 0, 10, 100, 0xFFFFFFFFu };
 	struct msg m = { 0 }, out;
 	size_t i, len;
 
