@@ -26,8 +26,9 @@ def haproxy_config(sock, fport, servers):
         "  timeout connect 2s",
         "  timeout client 20s",
         "  timeout server 20s",
-        "  retries 3",
-        "  option redispatch 1",
+        # No retries and no redispatch: a request sent to an instance that
+        # is going away fails visibly instead of being hidden by haproxy.
+        "  retries 0",
         "frontend fe",
         f"  bind 127.0.0.1:{fport}",
         "  default_backend be",
