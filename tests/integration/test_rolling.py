@@ -67,6 +67,8 @@ def test_rolling_restart_fails_no_request(farm):
 def test_failure_names_the_instance_and_leaves_the_rest(farm):
     s2 = farm.servers["s2"]
     s2.stop()
+    # With retries off, a request haproxy still sends to s2 would fail.
+    wait_for(lambda: farm.stat()["s2"]["status"].startswith("DOWN"), 20, what="s2 DOWN")
     r = rolling(farm, "--upgrade")
     assert r.returncode == 1
     assert "rolling-restart: s1: done" in r.stderr
