@@ -125,3 +125,23 @@ def test_agent_port_in_use_fails_the_start(make_server):
         assert srv.wait_exit() != 0
         assert f"agent_listen 127.0.0.1:{port}: Address already in use" in \
             srv.error_log() + srv.stderr_text()
+
+
+def test_agent_follows_a_binary_upgrade(asrv):
+    """The new supervisor takes the agent over once it serves; it starts
+    undrained, as a restarted instance would."""
+    srv = asrv()
+    answer_is(srv.aport, "up ready 100%")
+    assert ctl(srv, "drain").returncode == 0
+    answer_is(srv.aport, "drain")
+    old = srv.pid
+    r = ctl(srv, "upgrade")
+    assert r.returncode == 0, r.stderr
+    wait_for(lambda: not os.path.exists(srv.pidfile + ".oldbin"), 30, what="the old one to go")
+    with open(srv.pidfile) as f:
+        new = int(f.read())
+    assert new != old
+    answer_is(srv.aport, "up ready 100%")
+    srv.wait_exit()
+    for _ in range(20):
+        assert agent(srv.aport) == "up ready 100%\n"
