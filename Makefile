@@ -66,7 +66,7 @@ integration: all
 
 FUZZ_SRC = $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN = $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRC))
-FUZZ_LIB = $(filter-out supervisor/%,$(IPC_SRC) $(SERVER_SRC)) supervisor/config.c
+FUZZ_LIB = $(filter-out supervisor/%,$(IPC_SRC) $(SERVER_SRC)) supervisor/config.c supervisor/config_scale.c
 FUZZ_SECS ?= 60
 
 build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB)

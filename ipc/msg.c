@@ -101,6 +101,10 @@ control_cmd_name(unsigned cmd)
 		return "reopen";
 	case CTL_UPGRADE:
 		return "upgrade";
+	case CTL_DRAIN:
+		return "drain";
+	case CTL_UNDRAIN:
+		return "undrain";
 	}
 	return "unknown";
 }
@@ -144,7 +148,7 @@ msg_check_stats(const struct msg_stats *s)
 static enum msg_result
 msg_check_control(const struct msg_control *c)
 {
-	if (c->command < CTL_SCALE_ABS || c->command > CTL_UPGRADE)
+	if (c->command < CTL_SCALE_ABS || c->command > CTL_UNDRAIN)
 		return MSG_ERR_VALUE;
 	if (c->command == CTL_SCALE_ABS && (c->arg < 0 || c->arg > MSG_SCALE_MAX))
 		return MSG_ERR_VALUE;

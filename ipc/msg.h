@@ -71,6 +71,7 @@ struct stats_counters {
 	uint64_t responses[5]; /* 1xx .. 5xx */
 	uint64_t bytes_in;
 	uint64_t bytes_out;
+	uint64_t proxy_rejected; /* closed before a valid PROXY header (DESIGN §13) */
 };
 
 struct msg_stats {
@@ -93,6 +94,8 @@ enum control_cmd {
 	CTL_QUIT = 5,      /* fast */
 	CTL_REOPEN = 6,
 	CTL_UPGRADE = 7,   /* arg = pid to signal with the outcome, or 0 */
+	CTL_DRAIN = 8,     /* agent-check answers "drain" */
+	CTL_UNDRAIN = 9,   /* ... and "up" again */
 };
 
 struct msg_control {

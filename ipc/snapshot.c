@@ -133,8 +133,8 @@ json_totals(struct snap_out *o, const struct stats_counters *c)
 	    ",\"3xx\":%" PRIu64 ",\"4xx\":%" PRIu64 ",\"5xx\":%" PRIu64 "}",
 	    c->responses[0], c->responses[1], c->responses[2], c->responses[3],
 	    c->responses[4]);
-	snap_printf(o, ",\"bytes_in\":%" PRIu64 ",\"bytes_out\":%" PRIu64 "}",
-	    c->bytes_in, c->bytes_out);
+	snap_printf(o, ",\"bytes_in\":%" PRIu64 ",\"bytes_out\":%" PRIu64
+	    ",\"proxy_rejected\":%" PRIu64 "}", c->bytes_in, c->bytes_out, c->proxy_rejected);
 }
 
 static void
@@ -186,6 +186,13 @@ snapshot_json(const struct snapshot *s, char *buf, size_t len)
 	    s->upgrades, s->upgrades_failed);
 	json_time(&o, s->started);
 	snap_printf(&o, ",");
+	if (s->agent_state[0] != '\0') {
+		snap_printf(&o, "\"agent\":{\"state\":");
+		json_str(&o, s->agent_state, sizeof(s->agent_state));
+		snap_printf(&o, ",\"answer\":");
+		json_str(&o, s->agent_answer, sizeof(s->agent_answer));
+		snap_printf(&o, "},");
+	}
 	json_workers(&o, s);
 	snap_printf(&o, "}\n");
 	return snap_finish(&o);
@@ -232,8 +239,8 @@ text_totals(struct snap_out *o, const struct stats_counters *c)
 	    c->connections_accepted, c->connections_active, c->requests);
 	for (k = 0; k < 5; k++)
 		snap_printf(o, "totals.responses.%dxx: %" PRIu64 "\n", k + 1, c->responses[k]);
-	snap_printf(o, "totals.bytes_in: %" PRIu64 "\ntotals.bytes_out: %" PRIu64 "\n",
-	    c->bytes_in, c->bytes_out);
+	snap_printf(o, "totals.bytes_in: %" PRIu64 "\ntotals.bytes_out: %" PRIu64 "\n"
+	    "totals.proxy_rejected: %" PRIu64 "\n", c->bytes_in, c->bytes_out, c->proxy_rejected);
 }
 
 static void
@@ -275,6 +282,12 @@ snapshot_text(const struct snapshot *s, char *buf, size_t len)
 	snap_printf(&o, "upgrades: %" PRIu64 "\nupgrades_failed: %" PRIu64 "\nstarted: ",
 	    s->upgrades, s->upgrades_failed);
 	text_time(&o, s->started);
+	if (s->agent_state[0] != '\0') {
+		snap_printf(&o, "agent.state: ");
+		text_str(&o, s->agent_state, sizeof(s->agent_state));
+		snap_printf(&o, "agent.answer: ");
+		text_str(&o, s->agent_answer, sizeof(s->agent_answer));
+	}
 	n = snap_clamp(s->nworkers, SNAPSHOT_MAX_WORKERS);
 	for (i = 0; i < n && !o.full; i++)
 		text_worker(&o, i, &s->workers[i]);

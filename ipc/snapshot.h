@@ -57,6 +57,8 @@ struct snapshot {
 	uint64_t upgrades;         /* successful binary upgrades (carried over) */
 	uint64_t upgrades_failed;  /* rolled back */
 	time_t started;            /* when the running supervisor binary started */
+	char agent_state[16];      /* "" = no agent_listen; else ready, drain, down */
+	char agent_answer[32];     /* the last line sent to the balancer */
 	int nworkers;
 	struct snapshot_worker workers[SNAPSHOT_MAX_WORKERS];
 };

@@ -17,6 +17,7 @@
 #include "ipc/stats.h"
 #include "server/fdlimit.h"
 #include "server/http_parse.h"
+#include "server/proxy_proto.h"
 
 #define CONTAINER(ptr, type, member) ((type *)(void *)((char *)(ptr) - offsetof(type, member)))
 #define CONN_IOV 16
@@ -31,7 +32,8 @@ struct conn_block {
 	char rbuf[CONN_RBUF];
 };
 
-enum conn_state { CONN_HEAD, CONN_SEND, CONN_DISCARD, CONN_LINGER };
+/* CONN_PROXY: waiting for the PROXY header, before any other byte is read. */
+enum conn_state { CONN_HEAD, CONN_SEND, CONN_DISCARD, CONN_LINGER, CONN_PROXY };
 enum step { STEP_AGAIN, STEP_DONE, STEP_CLOSE };
 
 struct conn {
@@ -204,6 +206,8 @@ conn_close(struct conn *c, const char *reason)
 	if (c->io.fd == -1)
 		return;
 	log_debug("connection %d closed: %s", c->io.fd, reason);
+	if (c->state == CONN_PROXY)
+		cx->stats.proxy_rejected++;
 	if (c->b != NULL) {
 		if (c->replying)
 			conn_count_request(c);
@@ -360,6 +364,28 @@ conn_head(struct conn *c)
 		if (rd == -1)
 			return STEP_AGAIN;
 	}
+}
+
+/* The PROXY header: its client address replaces the peer's, then HTTP (or
+ * TLS) starts on the very next byte. Bounded by the header timeout, which
+ * runs from the accept. */
+static enum step
+conn_proxy(struct conn *c)
+{
+	struct proxy_result res;
+	int n = proxy_recv(c->io.fd, c->rdhup, &res);
+
+	if (n == 0) {
+		c->readable = 0;
+		return STEP_AGAIN;
+	}
+	if (n < 0)
+		return STEP_CLOSE;
+	c->cx->stats.bytes_in += (uint64_t)n;
+	if (!res.local)
+		memcpy(&c->peer, &res.src, sizeof(c->peer));
+	c->state = CONN_HEAD;
+	return STEP_DONE;
 }
 
 /* Skips the body of the request just answered (GET/HEAD only). */
@@ -645,6 +671,8 @@ conn_step(struct conn *c, int *budget)
 			return s;
 		c->state = CONN_HEAD;
 		return conn_idle(c);
+	case CONN_PROXY:
+		return conn_proxy(c);
 	case CONN_LINGER:
 	default:
 		return conn_linger(c);
@@ -661,7 +689,7 @@ conn_run(struct conn *c)
 	enum step s;
 
 	for (;;) {
-		if (c->b == NULL) {
+		if (c->b == NULL && c->state != CONN_PROXY) {
 			if (c->state == CONN_HEAD && !c->readable && !c->eof)
 				return;
 			if (c->state != CONN_HEAD || (c->b = conn_block_get(c->cx)) == NULL) {
@@ -757,15 +785,26 @@ conn_link(struct conn_ctx *cx, struct conn *c, const struct sockaddr_storage *ss
  * that outlives this first turn is registered. ADD polls the socket, so
  * readiness that came before it is still reported (edge-triggered). */
 static void
-conn_start(struct conn_ctx *cx, int fd, const struct sockaddr_storage *ss)
+conn_start(struct conn_ctx *cx, int fd, const struct sockaddr_storage *ss, int proxy)
 {
+	const struct worker_params *p = cx->params;
 	struct conn *c;
 
+	/* Only a trusted balancer may name the client: anyone else is refused
+	 * before a byte is read (it does not speak HTTP here, so no 400). */
+	if (proxy && !proxy_cidr_match(p->proxy_from, p->nproxy_from,
+	    (const struct sockaddr *)ss)) {
+		cx->stats.proxy_rejected++;
+		close(fd);
+		return;
+	}
 	if ((c = conn_new(cx, fd)) == NULL) {
 		close(fd);
 		return;
 	}
 	conn_link(cx, c, ss);
+	if (proxy)
+		c->state = CONN_PROXY;
 	c->readable = 1;
 	conn_run(c);
 	if (c->io.fd != -1 &&
@@ -802,8 +841,9 @@ conn_emfile(struct conn_ctx *cx)
 /* Accepts up to n connections from fd, while under max_connections.
  * Returns 0 when the queue is empty, 1 when it stopped early. */
 static int
-conn_accept_some(struct conn_ctx *cx, int lfd, int n)
+conn_accept_some(struct conn_ctx *cx, const struct conn_listener *li, int n)
 {
+	int lfd = li->io.fd;
 	struct sockaddr_storage ss;
 	socklen_t len;
 	int fd, max = cx->max_conns;
@@ -822,7 +862,7 @@ conn_accept_some(struct conn_ctx *cx, int lfd, int n)
 			}
 			return 0;
 		}
-		conn_start(cx, fd, &ss);
+		conn_start(cx, fd, &ss, li->proxy);
 	}
 	return 1;
 }
@@ -836,7 +876,7 @@ conn_accept(struct loop *l, struct loop_io *io, uint32_t events)
 	(void)events;
 	/* Bounded, so one busy listener cannot starve the connections; the
 	 * level-triggered listener reports the rest on the next wait. */
-	if (li->registered && conn_accept_some(li->cx, io->fd, 64))
+	if (li->registered && conn_accept_some(li->cx, li, 64))
 		conn_listen_update(li->cx);
 }
 
@@ -922,6 +962,7 @@ conn_ctx_init(struct conn_ctx *cx, struct loop *l, const struct worker_params *p
 		cx->listeners[i].cx = cx;
 		cx->listeners[i].io.fd = p->listen_fds[i];
 		cx->listeners[i].io.cb = conn_accept;
+		cx->listeners[i].proxy = p->listen_proxy[i];
 	}
 	conn_listen_update(cx);
 	for (i = 0; i < cx->nlisten; i++) {
@@ -944,7 +985,7 @@ conn_stop_graceful(struct conn_ctx *cx)
 	 * them now (the listeners are off, so later ones wake other workers)
 	 * rather than strand them in the backlog. They are served, then closed. */
 	for (i = 0; i < cx->nlisten; i++)
-		conn_accept_some(cx, cx->listeners[i].io.fd, 1024);
+		conn_accept_some(cx, &cx->listeners[i], 1024);
 	/* An idle keep-alive connection gets CONN_DRAIN_MS for its next request
 	 * (answered with Connection: close), then closes: closing it at once
 	 * would race with a client that is sending right now, which fails that

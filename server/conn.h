@@ -45,6 +45,7 @@ struct conn_listener {
 	struct loop_io io;
 	struct conn_ctx *cx;
 	int registered;
+	int proxy;                    /* a PROXY protocol header comes first */
 };
 
 /* The serving state of one worker; owned by worker.c. */

@@ -10,6 +10,7 @@
 #include <mqueue.h>
 
 #include "server/site.h"
+#include "server/proxy_proto.h"
 
 #define WORKER_MAX_LISTEN 16
 
@@ -22,6 +23,9 @@ struct worker_params {
 	unsigned generation;
 	int listen_fds[WORKER_MAX_LISTEN];
 	int nlisten;
+	unsigned char listen_proxy[WORKER_MAX_LISTEN]; /* expects a PROXY header */
+	int nproxy_from;
+	struct proxy_cidr proxy_from[PROXY_FROM_MAX];  /* who may send one */
 	int channel_fd;      /* worker's end of the channel */
 	mqd_t stats_mq;      /* opened for non-blocking send, or (mqd_t)-1 */
 

@@ -26,6 +26,8 @@
 
 #include <bsd/string.h>
 
+#include "supervisor/config_scale.h"
+
 /* 24 days: the longest duration whose milliseconds fit in an int. */
 #define CONFIG_DURATION_MAX_MS (24LL * 24 * 3600 * 1000)
 /* Values echoed in errors are cut to this many bytes. */
@@ -501,11 +503,17 @@ config_set_listen(struct config *c, const struct config_key *k, const char *v,
     char *msg, size_t msglen)
 {
 	struct config_listen add[CONFIG_MAX_LISTEN];
+	char addr[CONFIG_LINE_MAX + 1];
+	bool proxy;
 	int n, base;
 
 	(void)k;
-	if ((n = config_listen_parse(v, add, CONFIG_MAX_LISTEN, msg, msglen)) == -1)
+	if (config_listen_flags(v, addr, sizeof(addr), &proxy, msg, msglen) == -1)
 		return -1;
+	if ((n = config_listen_parse(addr, add, CONFIG_MAX_LISTEN, msg, msglen)) == -1)
+		return -1;
+	for (int i = 0; i < n; i++)
+		add[i].proxy_protocol = proxy;
 	base = c->listen_fresh ? 0 : c->nlisten;
 	if (base + n > CONFIG_MAX_LISTEN) {
 		config_errf(msg, msglen, "too many addresses (at most %d)", CONFIG_MAX_LISTEN);
@@ -543,6 +551,26 @@ config_set_autoindex_format(struct config *c, const struct config_key *k, const 
 	(void)k;
 	return config_set_enum(v, names, &c->site.autoindex_format,
 	    "\"html\" or \"json\"", msg, msglen);
+}
+
+/* agent_listen: one address, like a listen line without flags. */
+static int
+config_set_agent_listen(struct config *c, const struct config_key *k, const char *v,
+    char *msg, size_t msglen)
+{
+	(void)k;
+	if (config_listen_parse(v, &c->agent, 1, msg, msglen) == -1)
+		return -1;
+	c->agent_on = true;
+	return 0;
+}
+
+static int
+config_set_proxy_from(struct config *c, const struct config_key *k, const char *v,
+    char *msg, size_t msglen)
+{
+	(void)k;
+	return config_proxy_from_parse(v, c->proxy_from, &c->nproxy_from, msg, msglen);
 }
 
 #define OFF(f) offsetof(struct config, f), sizeof(((struct config *)0)->f)
@@ -585,6 +613,8 @@ static const struct config_key config_keys[] = {
 	{ "add_header", config_set_add_header, 0, 0, 0, 0, "'Name: value'" },
 	{ "mime_types", config_set_string, OFF(site.mime_types), 0, 0, "FILE" },
 	{ "autoindex_format", config_set_autoindex_format, 0, 0, 0, 0, "html|json" },
+	{ "proxy_protocol_from", config_set_proxy_from, 0, 0, 0, 0, "CIDR[,CIDR...]" },
+	{ "agent_listen", config_set_agent_listen, 0, 0, 0, 0, "ADDR:PORT" },
 };
 
 #define CONFIG_NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))
@@ -641,6 +671,8 @@ config_defaults(struct config *c)
 	c->max_connections = 1024;
 	c->backlog = 511;
 	site_defaults(&c->site);
+	config_proxy_from_parse(CONFIG_PROXY_FROM_DEFAULT, c->proxy_from, &c->nproxy_from,
+	    NULL, 0);
 }
 
 int

@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 
 #include "server/site.h"
+#include "server/proxy_proto.h"
 
 #define CONFIG_MAX_LISTEN 16
 #define CONFIG_ERR_LEN 512
@@ -27,6 +28,7 @@ struct config_listen {
 	char text[64];                /* as written, e.g. "[::]:80" */
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
+	bool proxy_protocol;          /* "ADDR proxy_protocol": PROXY header first */
 };
 
 enum status_format { STATUS_JSON, STATUS_TEXT, STATUS_OPENMETRICS };
@@ -64,6 +66,11 @@ struct config {
 	int max_connections;
 	int backlog;
 	struct site_opts site;        /* DESIGN §14: precompressed ... mime_types */
+	/* Behind a balancer (DESIGN §13; parsed in config_scale.c). */
+	int nproxy_from;
+	struct proxy_cidr proxy_from[PROXY_FROM_MAX];
+	bool agent_on;                /* agent_listen set */
+	struct config_listen agent;   /* HAProxy agent-check address */
 	/* Internal to config.c: the next "listen" replaces the list instead of
 	 * appending (true after defaults, at the start of a file, before flags). */
 	bool listen_fresh;

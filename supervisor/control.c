@@ -55,6 +55,10 @@ control_intent(const struct msg_control *c, struct intents *in)
 		in->upgrade = true;
 		in->upgrade_requester = c->arg > 1 ? (pid_t)c->arg : 0;
 		return 0;
+	case CTL_DRAIN:
+	case CTL_UNDRAIN:
+		in->drain = c->command == CTL_DRAIN ? 1 : -1;
+		return 0;
 	default:
 		return -1;
 	}

@@ -83,6 +83,9 @@ static const char ctl_usage_text[] =
 "  upgrade            replace the running binary (like SIGUSR2); waits and\n"
 "                     exits 0 once the new supervisor serves, 1 on rollback\n"
 "  scale N|+N|-N      set the number of workers, or add / remove some\n"
+"  drain              agent_listen answers \"drain\": the balancer sends no\n"
+"                     new connections (serving goes on)\n"
+"  undrain            agent_listen answers \"up\" again\n"
 "  check              test the configuration of -c CONFIG like preforkd -t\n"
 "                     (the addresses of a running server are not rebound)\n"
 "\n"
@@ -680,6 +683,8 @@ static const struct ctl_command {
 	{ "reload", ctl_cmd_send, CTL_RELOAD, SIGHUP },
 	{ "reopen", ctl_cmd_send, CTL_REOPEN, SIGUSR1 },
 	{ "upgrade", ctl_cmd_upgrade, CTL_UPGRADE, 0 },
+	{ "drain", ctl_cmd_send, CTL_DRAIN, 0 },
+	{ "undrain", ctl_cmd_send, CTL_UNDRAIN, 0 },
 	{ "stop", ctl_cmd_stop, CTL_STOP, SIGTERM },
 	{ "quit", ctl_cmd_stop, CTL_QUIT, SIGINT },
 	{ "scale", ctl_cmd_send, 0, 0 },

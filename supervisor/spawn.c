@@ -17,6 +17,7 @@
 #include "ipc/log.h"
 #include "ipc/mqueue.h"
 #include "server/worker.h"
+#include "supervisor/config_scale.h"
 #include "supervisor/daemon.h"
 #include "supervisor/signals.h"
 
@@ -71,6 +72,7 @@ spawn_params(const struct spawn_args *a, int chan, mqd_t q, struct worker_params
 	p->generation = a->generation;
 	for (int i = 0; i < a->nlisten && i < WORKER_MAX_LISTEN; i++)
 		p->listen_fds[p->nlisten++] = a->listen_fds[i];
+	config_scale_params(c, p);
 	p->channel_fd = chan;
 	p->stats_mq = q;
 	strlcpy(p->root, c->root, sizeof(p->root));

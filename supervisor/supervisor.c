@@ -37,6 +37,7 @@
 #include "server/worker.h"
 #include "supervisor/activation.h"
 #include "supervisor/control.h"
+#include "supervisor/agent.h"
 #include "supervisor/daemon.h"
 #include "supervisor/listen.h"
 #include "supervisor/notify.h"
@@ -67,7 +68,7 @@ _Static_assert(STATUS_BUF_SIZE >= SNAPSHOT_BUF_SIZE,
 
 /* What an epoll event belongs to; the fd rides in the low 32 bits. */
 enum sup_kind { EV_SIGNAL = 1, EV_CHANNEL, EV_STATSQ, EV_CTLQ, EV_FIFO, EV_WATCH,
-    EV_UPGRADE };
+    EV_UPGRADE, EV_AGENT };
 
 struct listener {
 	struct config_listen conf;
@@ -104,6 +105,7 @@ struct sup {
 	uint64_t reloads, unexpected, hung, dropped;
 	struct intents in;
 	bool stopping, quitting, ready_pending;
+	struct agent agent;          /* HAProxy agent-check (agent.c) */
 	struct snapshot snap;
 };
 
@@ -895,6 +897,8 @@ sup_intents(struct sup *s, int64_t now)
 	struct intents in = s->in;
 
 	memset(&s->in, 0, sizeof(s->in));
+	if (in.drain != 0)
+		s->agent.drained = in.drain > 0;
 	if (in.reap)
 		sup_reap(s, now);
 	if ((in.quit || in.stop) && upgrade_pending(&s->up))
@@ -1040,6 +1044,10 @@ sup_snapshot(struct sup *s, int64_t now)
 	sn->upgrades = s->up.upgrades;
 	sn->upgrades_failed = s->up.upgrades_failed;
 	sn->started = s->start_wall;
+	if (s->conf.agent_on) {
+		strlcpy(sn->agent_state, s->agent.state, sizeof(sn->agent_state));
+		strlcpy(sn->agent_answer, s->agent.answer, sizeof(sn->agent_answer));
+	}
 	for (int i = 0; i < PROCS_MAX && sn->nworkers < SNAPSHOT_MAX_WORKERS; i++)
 		if (s->procs.p[i].state != PROC_FREE)
 			sup_snapshot_worker(&s->procs.p[i], now,
@@ -1167,6 +1175,34 @@ sup_timeout(const struct sup *s, int64_t now)
 	return next - now > SUP_MAX_WAIT_MS ? SUP_MAX_WAIT_MS : (int)(next - now);
 }
 
+/* ---- the agent ---------------------------------------------------------- */
+
+/*
+ * Brings the agent's socket and answer up to date. Its socket is open while
+ * agent_listen is set, except across a binary upgrade: the new supervisor
+ * opens it once it has told the old one it is ready, the old one closes it
+ * then, so the balancer never hears "down" from a half-started instance.
+ */
+static void
+sup_agent(struct sup *s, int64_t now)
+{
+	struct agent_load l;
+	char err[CONFIG_ERR_LEN];
+	bool want = s->conf.agent_on && !s->up.ready &&
+	    (!s->up.inherited || s->up.announced);
+	int old, r;
+
+	agent_load_from(&s->procs, s->target, &s->conf, s->stopping, now, &l);
+	agent_decide(s->agent.drained, &l, s->agent.state, s->agent.answer);
+	r = agent_sync(&s->agent, want ? &s->conf.agent : NULL, now, &old, err, sizeof(err));
+	if (old != -1)
+		sup_unwatch(s, old);
+	if (r == -1)
+		log_warnx("%s", err);
+	else if (r == 1 && s->agent.fd != -1)
+		sup_watch(s, EPOLL_CTL_ADD, EV_AGENT, s->agent.fd, EPOLLIN);
+}
+
 /* ---- the loop ----------------------------------------------------------- */
 
 static void
@@ -1207,6 +1243,10 @@ sup_event(struct sup *s, const struct epoll_event *ev, int64_t now)
 	case EV_UPGRADE:
 		sup_upgrade_event(s, fd, now);
 		break;
+	case EV_AGENT:
+		sup_agent(s, now);
+		agent_serve(&s->agent);
+		break;
 	}
 }
 
@@ -1241,6 +1281,7 @@ sup_loop(struct sup *s)
 			sup_event(s, &evs[i], now);
 		sup_intents(s, now);
 		sup_deadlines(s, now);
+		sup_agent(s, now);
 		if (sup_done(s))
 			return;
 		if (!s->stopping && !s->quitting) {
@@ -1300,6 +1341,9 @@ sup_events_open(struct sup *s)
 	if (s->have_status && s->status.watch != -1 &&
 	    sup_watch(s, EPOLL_CTL_ADD, EV_WATCH, s->status.watch, EPOLLIN) == -1)
 		return -1;
+	if (s->agent.fd != -1 &&
+	    sup_watch(s, EPOLL_CTL_ADD, EV_AGENT, s->agent.fd, EPOLLIN) == -1)
+		return -1;
 	return 0;
 }
 
@@ -1308,6 +1352,7 @@ sup_cleanup(struct sup *s)
 {
 	sup_drain_stats(s);
 	sup_listen_close_unused(s, true);
+	agent_close(&s->agent);
 	/* The FIFO belongs to whichever supervisor serves: not removed by
 	 * one that handed over, nor by a new one that never took over. */
 	if (s->have_status)
@@ -1352,6 +1397,10 @@ sup_prepare(struct sup *s)
 	if (sup_listen_bind(s, &s->conf, keep, err, sizeof(err)) == -1)
 		goto fail;
 	sup_listen_commit(s, keep);
+	/* An unbindable agent address fails the start like a listen line. */
+	if (s->conf.agent_on && !s->up.inherited &&
+	    agent_sync(&s->agent, &s->conf.agent, 0, &(int){ 0 }, err, sizeof(err)) == -1)
+		goto fail;
 	if (s->conf.status_pipe[0] != '\0') {
 		if (status_open(&s->status, s->conf.status_pipe, err, sizeof(err)) == -1)
 			goto fail;
@@ -1435,6 +1484,7 @@ sup_init(struct sup *s, struct config *conf, int argc, char **argv)
 	s->epfd = s->sigfd = s->access_fd = -1;
 	s->statsq = s->ctlq = (mqd_t)-1;
 	s->status.fd = -1;
+	agent_init(&s->agent);
 	procs_init(&s->procs);
 	for (int i = 0; i < SUP_MAX_LISTENERS; i++)
 		s->listeners[i].fd = -1;

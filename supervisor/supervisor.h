@@ -23,6 +23,7 @@ struct intents {
 	int scale_rel;    /* TTIN +1, TTOU -1, control scale +N/-N */
 	bool upgrade;     /* USR2, control upgrade: replace the binary */
 	pid_t upgrade_requester;  /* preforkctl waiting for the outcome, or 0 */
+	int drain;        /* control drain +1, undrain -1: the agent's answer */
 };
 
 /*

@@ -64,11 +64,11 @@ Test(msg, payload_sizes)
 	cr_expect_eq(msg_payload_size(MSG_REOPEN_LOGS), 0);
 	cr_expect_eq(msg_payload_size(MSG_READY), 8);
 	cr_expect_eq(msg_payload_size(MSG_HEARTBEAT), 16);
-	cr_expect_eq(msg_payload_size(MSG_STATS), 96);
+	cr_expect_eq(msg_payload_size(MSG_STATS), 104);
 	cr_expect_eq(msg_payload_size(MSG_CONTROL), 8);
 	cr_expect_eq(msg_payload_size(0), 0);
 	cr_expect_eq(msg_payload_size(99), 0);
-	cr_expect_eq(MSG_MAX_SIZE, 16 + 96);
+	cr_expect_eq(MSG_MAX_SIZE, 16 + 104);
 }
 
 Test(msg, encode_fills_header)
@@ -153,7 +153,7 @@ Test(msg, roundtrip_stats)
 	struct msg out;
 	size_t len = msg_encode(&m, MSG_STATS);
 
-	msg_roundtrip(&m, MSG_STATS, 112);
+	msg_roundtrip(&m, MSG_STATS, 120);
 	cr_assert_eq(msg_decode_bytes(&m, len, &out), MSG_OK);
 	cr_expect_eq(out.u.stats.c.bytes_out, 1234567890123ULL);
 	cr_expect_eq(out.u.stats.c.responses[3], 5);
@@ -261,7 +261,7 @@ Test(msg, decode_length_field_lies)
 
 Test(msg, decode_bad_control_command)
 {
-	static const uint32_t bad[] = { 0, 8, 100, 0xFFFFFFFFu };
+	static const uint32_t bad[] = { 0, 10, 100, 0xFFFFFFFFu };
 	struct msg m = { 0 }, out;
 	size_t i, len;
 

@@ -1,0 +1,30 @@
+/*
+ * The configuration of DESIGN §13 (behind a balancer), parsed apart from
+ * config.c: flags after a listen address, and proxy_protocol_from.
+ */
+#ifndef PREFORKD_CONFIG_SCALE_H
+#define PREFORKD_CONFIG_SCALE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "server/proxy_proto.h"
+
+#define CONFIG_PROXY_FROM_DEFAULT "127.0.0.1/8, ::1"
+
+/* Splits "ADDR [flag ...]" (space separated) into the address, copied to
+ * addr, and its flags. Known flag: proxy_protocol. 0, or -1 with msg. */
+int config_listen_flags(const char *v, char *addr, size_t addrlen, bool *proxy,
+    char *msg, size_t msglen);
+/* "CIDR, CIDR ..." (commas and/or spaces) replacing list[0..*n). 0, or -1
+ * with msg (which may be NULL) and the list untouched. */
+int config_proxy_from_parse(const char *v, struct proxy_cidr *list, int *n,
+    char *msg, size_t msglen);
+
+struct config;
+struct worker_params;
+/* Fills p's PROXY protocol fields from c: a listener expects the header
+ * when its bound address matches a "listen ... proxy_protocol" line. */
+void config_scale_params(const struct config *c, struct worker_params *p);
+
+#endif
