@@ -658,13 +658,11 @@ sup_scale(struct sup *s, const struct intents *in)
 	s->target = n;
 }
 
-/* Retires every serving worker; the loop ends when the table is empty. */
+/* Retires every serving worker and forgets the slots in backoff; the loop
+ * ends when the table is empty. */
 static void
-sup_stop(struct sup *s, int64_t now)
+sup_retire_all(struct sup *s, int64_t now)
 {
-	log_info("graceful stop: retiring all workers (up to %d ms)",
-	    s->conf.graceful_timeout_ms);
-	notify_systemd("STOPPING=1");
 	s->stopping = true;
 	for (int i = 0; i < PROCS_MAX; i++) {
 		struct proc *p = &s->procs.p[i];
@@ -674,6 +672,15 @@ sup_stop(struct sup *s, int64_t now)
 		else if (p->state == PROC_STARTING || p->state == PROC_READY)
 			sup_retire(s, p, now);
 	}
+}
+
+static void
+sup_stop(struct sup *s, int64_t now)
+{
+	log_info("graceful stop: retiring all workers (up to %d ms)",
+	    s->conf.graceful_timeout_ms);
+	notify_systemd("STOPPING=1");
+	sup_retire_all(s, now);
 }
 
 static void
@@ -785,7 +792,6 @@ sup_upgrade_begin(struct sup *s, pid_t requester, int64_t now)
 static void
 sup_upgrade_retire(struct sup *s, int64_t now)
 {
-	s->stopping = true;
 	if (s->have_status) {
 		if (s->status.fd != -1)
 			sup_unwatch(s, s->status.fd);
@@ -794,14 +800,7 @@ sup_upgrade_retire(struct sup *s, int64_t now)
 		status_close(&s->status, false);
 		s->have_status = false;
 	}
-	for (int i = 0; i < PROCS_MAX; i++) {
-		struct proc *p = &s->procs.p[i];
-
-		if (p->state == PROC_BACKOFF)
-			procs_remove(&s->procs, p);
-		else if (p->state == PROC_STARTING || p->state == PROC_READY)
-			sup_retire(s, p, now);
-	}
+	sup_retire_all(s, now);
 }
 
 /* The new supervisor died after READY while ours were retiring: serve
