@@ -53,6 +53,12 @@ struct snapshot {
 	uint64_t worker_exits_unexpected;
 	uint64_t workers_hung_killed;
 	uint64_t messages_dropped; /* malformed IPC messages received */
+	/* DESIGN §12: "tls" is written only when tls is set; the counters
+	 * are totals.tls_*. */
+	int tls;
+	uint64_t tls_ticket_key_rotations;
+	char tls_certificate[1024];
+	time_t tls_not_after;
 	int nworkers;
 	struct snapshot_worker workers[SNAPSHOT_MAX_WORKERS];
 };

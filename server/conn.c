@@ -17,6 +17,7 @@
 #include "ipc/stats.h"
 #include "server/fdlimit.h"
 #include "server/http_parse.h"
+#include "server/tls.h"
 
 #define CONTAINER(ptr, type, member) ((type *)(void *)((char *)(ptr) - offsetof(type, member)))
 #define CONN_IOV 16
@@ -55,6 +56,11 @@ struct conn {
 	unsigned in_pending : 1;         /* on cx->pending */
 	unsigned replying : 1;           /* a reply is owed: count it once */
 	unsigned chunked : 1;            /* discarding a chunked body */
+	unsigned tls_hs : 1;             /* TLS handshake still to finish */
+	unsigned tls_rw : 1;             /* SSL_read waits for writability */
+	unsigned tls_wr : 1;             /* SSL_write waits for readability */
+	SSL *ssl;                        /* NULL on a plain connection */
+	uint32_t tls_burst;              /* TLS body bytes since the last yield */
 	int64_t discard;                 /* Content-Length body bytes still to skip */
 	struct http_chunked chunk;
 	size_t hdr_off;                  /* send cursor: head bytes sent */
@@ -212,6 +218,14 @@ conn_close(struct conn *c, const char *reason)
 	}
 	loop_dnode_remove(&c->tnode);
 	conn_unlink(c);
+	if (c->ssl != NULL) {
+		/* A handshake cut short by the client, an error or the header
+		 * timeout: counted once, here. */
+		if (c->tls_hs)
+			cx->stats.tls_handshake_errors++;
+		tls_conn_free(c->ssl, 1);
+		c->ssl = NULL;
+	}
 	close(c->io.fd);
 	c->io.fd = -1;
 	c->next_free = cx->closed;
@@ -225,12 +239,43 @@ conn_close(struct conn *c, const char *reason)
 
 /* Reads into the block. Returns bytes read, 0 at EOF, -1 on EAGAIN (the
  * readable flag cleared) and -2 on error. */
+/* The TLS side of conn_read. Only WANT_READ proves the socket empty: a
+ * short SSL_read may leave records in the socket, and no edge would come
+ * for them, so readable stays set until OpenSSL asks for more. */
+static ssize_t
+conn_read_tls(struct conn *c, uint32_t space)
+{
+	size_t n = 0;
+
+	switch (tls_read(c->ssl, c->b->rbuf + c->rlen, space, &n)) {
+	case TLS_IO_OK:
+		c->cx->stats.bytes_in += (uint64_t)n;
+		c->rlen += (uint32_t)n;
+		return (ssize_t)n;
+	case TLS_IO_WANT_WRITE:
+		c->tls_rw = 1;
+		/* FALLTHROUGH */
+	case TLS_IO_WANT_READ:
+		c->readable = 0;
+		return -1;
+	case TLS_IO_EOF:
+		c->eof = 1;
+		c->readable = 0;
+		return 0;
+	default:
+		c->readable = 0;
+		return -2;
+	}
+}
+
 static ssize_t
 conn_read(struct conn *c)
 {
 	uint32_t space = CONN_RBUF - c->rlen;
 	ssize_t n;
 
+	if (c->ssl != NULL)
+		return conn_read_tls(c, space);
 	for (;;) {
 		n = read(c->io.fd, c->b->rbuf + c->rlen, space);
 		if (n > 0) {
@@ -490,6 +535,78 @@ conn_send_file(struct conn *c, size_t *want)
 	return n;
 }
 
+/* Copies up to len bytes of file segment s, from off, into buf. Returns
+ * the bytes copied; 0 with errno when the file shrank or failed. */
+static size_t
+conn_pread(const struct reply *r, const struct reply_seg *s, uint64_t off,
+    char *buf, size_t len)
+{
+	ssize_t n;
+
+	if (len > s->len - off)
+		len = (size_t)(s->len - off);
+	do
+		n = pread(r->fd, buf, len, (off_t)(s->off + off));
+	while (n == -1 && errno == EINTR);
+	if (n <= 0) {
+		errno = n == 0 ? EPIPE : errno;
+		return 0;
+	}
+	return (size_t)n;
+}
+
+/*
+ * Over TLS: the head and body from the send cursor, gathered into the
+ * worker's record buffer (file bytes by pread: sendfile cannot encrypt)
+ * and written as one record. After WANT_WRITE, OpenSSL holds the sealed
+ * record and wants the same bytes offered again: the cursor has not
+ * moved, so this gathers exactly them.
+ */
+static ssize_t
+conn_send_tls(struct conn *c, size_t *want)
+{
+	struct reply *r = &c->b->reply;
+	char *buf = c->cx->tls_buf;
+	size_t len = 0, take, n = 0;
+	uint64_t off = c->seg_off;
+	int i = c->seg_i;
+
+	if (c->hdr_off < r->hdr_len) {
+		len = r->hdr_len - c->hdr_off < TLS_RECORD ? r->hdr_len - c->hdr_off : TLS_RECORD;
+		memcpy(buf, r->hdr + c->hdr_off, len);
+	}
+	for (; i < r->nseg && len < TLS_RECORD; i++, off = 0) {
+		const struct reply_seg *sg = &r->seg[i];
+
+		take = sg->len - off < TLS_RECORD - len ? (size_t)(sg->len - off) : TLS_RECORD - len;
+		if (sg->p != NULL)
+			memcpy(buf + len, sg->p + off, take);
+		else if ((take = conn_pread(r, sg, off, buf + len, take)) == 0) {
+			if (len == 0)
+				return -1;
+			break;
+		} else if (off + take < sg->len) {
+			len += take;
+			break;      /* a short read: send what we have */
+		}
+		len += take;
+	}
+	*want = len;
+	switch (tls_write(c->ssl, buf, len, &n)) {
+	case TLS_IO_OK:
+		return (ssize_t)n;
+	case TLS_IO_WANT_READ:
+		c->tls_wr = 1;
+		/* FALLTHROUGH */
+	case TLS_IO_WANT_WRITE:
+		errno = EAGAIN;
+		return -1;
+	default:
+		errno = EPIPE;
+		return -1;
+	}
+}
+
 static void conn_pending_add(struct conn *c);
 
 /* A whole chunk went out and the socket may take more: the other ready
@@ -504,6 +621,35 @@ conn_send_yield(struct conn *c)
 	return STEP_AGAIN;
 }
 
+/* conn_send over TLS, a record per call. Only WANT_WRITE proves the
+ * socket full (OpenSSL may write less than it was offered without that);
+ * a large body yields every CONN_SEND_CHUNK bytes, as over plain TCP. */
+static enum step
+conn_send_tls_all(struct conn *c)
+{
+	struct reply *r = &c->b->reply;
+	size_t want;
+	ssize_t n;
+
+	while (c->writable) {
+		if (c->hdr_off >= r->hdr_len && c->seg_i >= r->nseg)
+			return STEP_DONE;
+		if ((n = conn_send_tls(c, &want)) <= 0) {
+			if (errno != EAGAIN)
+				return STEP_CLOSE;
+			c->writable = 0;
+			conn_timer(c, &c->cx->send_list);
+			return STEP_AGAIN;
+		}
+		conn_advance(c, (size_t)n);
+		if ((c->tls_burst += (uint32_t)n) >= CONN_SEND_CHUNK && c->seg_i < r->nseg) {
+			c->tls_burst = 0;
+			return conn_send_yield(c);
+		}
+	}
+	return STEP_AGAIN;
+}
+
 static enum step
 conn_send(struct conn *c)
 {
@@ -511,6 +657,8 @@ conn_send(struct conn *c)
 	size_t want;
 	ssize_t n;
 
+	if (c->ssl != NULL)
+		return conn_send_tls_all(c);
 	for (;;) {
 		if (!c->writable)
 			return STEP_AGAIN;
@@ -567,6 +715,8 @@ conn_reply_done(struct conn *c)
 		/* Nothing more can come: close at once, else linger. */
 		if (c->eof || (c->rlen == c->hlen && !c->readable && c->discard == 0 && !c->chunked))
 			return STEP_CLOSE;
+		if (c->ssl != NULL)
+			tls_close_notify(c->ssl);
 		shutdown(c->io.fd, SHUT_WR);
 		c->state = CONN_LINGER;
 		conn_timer(c, &cx->linger_list);
@@ -651,6 +801,33 @@ conn_step(struct conn *c, int *budget)
 	}
 }
 
+/* Advances the TLS handshake; the header timeout set at accept bounds it. */
+static enum step
+conn_handshake(struct conn *c)
+{
+	struct conn_ctx *cx = c->cx;
+	const char *why = "";
+	int resumed = 0;
+
+	switch (tls_handshake(c->ssl, &resumed, &why)) {
+	case TLS_IO_OK:
+		c->tls_hs = 0;
+		cx->stats.tls_handshakes++;
+		if (resumed)
+			cx->stats.tls_resumed++;
+		return STEP_DONE;
+	case TLS_IO_WANT_READ:
+		c->readable = 0;
+		return STEP_AGAIN;
+	case TLS_IO_WANT_WRITE:
+		c->writable = 0;
+		return STEP_AGAIN;
+	default:
+		log_debug("connection %d: TLS handshake: %s", c->io.fd, why);
+		return STEP_CLOSE;
+	}
+}
+
 /* Runs the state machine until it blocks or closes. A client with many
  * pipelined requests yields after CONN_BUDGET replies and continues after
  * the event batch, so it cannot starve the others. */
@@ -660,6 +837,11 @@ conn_run(struct conn *c)
 	int budget = CONN_BUDGET;
 	enum step s;
 
+	if (c->tls_hs && (s = conn_handshake(c)) != STEP_DONE) {
+		if (s == STEP_CLOSE)
+			conn_close(c, "TLS handshake failed");
+		return;
+	}
 	for (;;) {
 		if (c->b == NULL) {
 			if (c->state == CONN_HEAD && !c->readable && !c->eof)
@@ -698,6 +880,15 @@ conn_event(struct loop *l, struct loop_io *io, uint32_t events)
 		c->rdhup = 1;
 	if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR))
 		c->writable = 1;
+	/* OpenSSL's cross-waits: a read that needs to write, and back. */
+	if (c->tls_rw && (events & (EPOLLOUT | EPOLLHUP | EPOLLERR))) {
+		c->tls_rw = 0;
+		c->readable = 1;
+	}
+	if (c->tls_wr && (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))) {
+		c->tls_wr = 0;
+		c->writable = 1;
+	}
 	/* Queued for after the batch: running it now too would give it a
 	 * second turn ahead of the others. */
 	if (c->in_pending)
@@ -757,7 +948,7 @@ conn_link(struct conn_ctx *cx, struct conn *c, const struct sockaddr_storage *ss
  * that outlives this first turn is registered. ADD polls the socket, so
  * readiness that came before it is still reported (edge-triggered). */
 static void
-conn_start(struct conn_ctx *cx, int fd, const struct sockaddr_storage *ss)
+conn_start(struct conn_ctx *cx, int fd, const struct sockaddr_storage *ss, int tls)
 {
 	struct conn *c;
 
@@ -765,6 +956,12 @@ conn_start(struct conn_ctx *cx, int fd, const struct sockaddr_storage *ss)
 		close(fd);
 		return;
 	}
+	if (tls && (c->ssl = tls_conn_new(cx->params->tls_ctx, fd)) == NULL) {
+		conn_free_to_pool(cx, c);
+		close(fd);
+		return;
+	}
+	c->tls_hs = tls;
 	conn_link(cx, c, ss);
 	c->readable = 1;
 	conn_run(c);
@@ -802,8 +999,10 @@ conn_emfile(struct conn_ctx *cx)
 /* Accepts up to n connections from fd, while under max_connections.
  * Returns 0 when the queue is empty, 1 when it stopped early. */
 static int
-conn_accept_some(struct conn_ctx *cx, int lfd, int n)
+conn_accept_some(struct conn_ctx *cx, const struct conn_listener *li, int n)
 {
+	int lfd = li->io.fd;
+
 	struct sockaddr_storage ss;
 	socklen_t len;
 	int fd, max = cx->max_conns;
@@ -822,7 +1021,7 @@ conn_accept_some(struct conn_ctx *cx, int lfd, int n)
 			}
 			return 0;
 		}
-		conn_start(cx, fd, &ss);
+		conn_start(cx, fd, &ss, li->tls);
 	}
 	return 1;
 }
@@ -836,7 +1035,7 @@ conn_accept(struct loop *l, struct loop_io *io, uint32_t events)
 	(void)events;
 	/* Bounded, so one busy listener cannot starve the connections; the
 	 * level-triggered listener reports the rest on the next wait. */
-	if (li->registered && conn_accept_some(li->cx, io->fd, 64))
+	if (li->registered && conn_accept_some(li->cx, li, 64))
 		conn_listen_update(li->cx);
 }
 
@@ -917,11 +1116,14 @@ conn_ctx_init(struct conn_ctx *cx, struct loop *l, const struct worker_params *p
 	loop_dlist_init(l, &cx->drain_list, CONN_DRAIN_MS, conn_expire);
 	loop_set_after_batch(l, conn_after_batch, cx);
 	loop_set_busy(l, conn_busy, cx);
+	if (p->tls_ctx != NULL && (cx->tls_buf = malloc(TLS_RECORD)) == NULL)
+		return -1;
 	cx->nlisten = p->nlisten < WORKER_MAX_LISTEN ? p->nlisten : WORKER_MAX_LISTEN;
 	for (i = 0; i < cx->nlisten; i++) {
 		cx->listeners[i].cx = cx;
 		cx->listeners[i].io.fd = p->listen_fds[i];
 		cx->listeners[i].io.cb = conn_accept;
+		cx->listeners[i].tls = p->listen_tls[i] && p->tls_ctx != NULL;
 	}
 	conn_listen_update(cx);
 	for (i = 0; i < cx->nlisten; i++) {
@@ -944,7 +1146,7 @@ conn_stop_graceful(struct conn_ctx *cx)
 	 * them now (the listeners are off, so later ones wake other workers)
 	 * rather than strand them in the backlog. They are served, then closed. */
 	for (i = 0; i < cx->nlisten; i++)
-		conn_accept_some(cx, cx->listeners[i].io.fd, 1024);
+		conn_accept_some(cx, &cx->listeners[i], 1024);
 	/* An idle keep-alive connection gets CONN_DRAIN_MS for its next request
 	 * (answered with Connection: close), then closes: closing it at once
 	 * would race with a client that is sending right now, which fails that
@@ -979,4 +1181,6 @@ conn_ctx_free(struct conn_ctx *cx)
 		cx->free_blocks = b->next;
 		free(b);
 	}
+	free(cx->tls_buf);
+	cx->tls_buf = NULL;
 }

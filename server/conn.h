@@ -45,6 +45,7 @@ struct conn_listener {
 	struct loop_io io;
 	struct conn_ctx *cx;
 	int registered;
+	int tls;                      /* connections start with a TLS handshake */
 };
 
 /* The serving state of one worker; owned by worker.c. */
@@ -65,6 +66,7 @@ struct conn_ctx {
 	int want_stop;                /* max_requests reached */
 	int log_failed;               /* an access-log write failed (logged once) */
 	struct loop_timer emfile_timer;
+	char *tls_buf;                /* TLS_RECORD bytes: one record's plaintext */
 
 	int nconns;
 	struct conn *all;             /* every open connection */

@@ -458,17 +458,53 @@ config_listen_resolve(const char *host, const char *port, bool v6, const char *t
 	return n == 0 ? -1 : n;
 }
 
-/* Parses one listen value into up to max entries; returns how many. */
+/* Splits the flags after the address ("127.0.0.1:443 tls") off into addr;
+ * "tls" is the only flag known. Returns 0, or -1 with msg filled. */
 static int
-config_listen_parse(const char *v, struct config_listen *out, int max, char *msg,
+config_listen_flags(const char *v, char *addr, size_t addrlen, bool *tls, char *msg,
     size_t msglen)
 {
-	char host[256], q[CONFIG_ECHO_MAX + 8];
+	char q[CONFIG_ECHO_MAX + 8], word[64];
+	size_t n = strcspn(v, " \t");
+	const char *p = v + n;
+
+	*tls = false;
+	if (n >= addrlen) {
+		config_errf(msg, msglen, "address too long (at most %zu bytes)", addrlen - 1);
+		return -1;
+	}
+	memcpy(addr, v, n);
+	addr[n] = '\0';
+	for (;;) {
+		p += strspn(p, " \t");
+		if (*p == '\0')
+			return 0;
+		n = strcspn(p, " \t");
+		snprintf(word, sizeof(word), "%.*s", (int)n, p);
+		if (strcmp(word, "tls") != 0) {
+			config_errf(msg, msglen, "unknown listen flag %s (expected \"tls\")",
+			    config_quote(word, q, sizeof(q)));
+			return -1;
+		}
+		*tls = true;
+		p += n;
+	}
+}
+
+/* Parses one listen value into up to max entries; returns how many. */
+static int
+config_listen_parse(const char *value, struct config_listen *out, int max, char *msg,
+    size_t msglen)
+{
+	char host[256], q[CONFIG_ECHO_MAX + 8], v[sizeof(out[0].text)];
 	const char *port;
 	long long pn;
-	bool v6;
+	bool v6, tls;
+	int n;
 
 	msg[0] = '\0';
+	if (config_listen_flags(value, v, sizeof(v), &tls, msg, msglen) == -1)
+		return -1;
 	if (config_listen_split(v, host, sizeof(host), &port, &v6, msg, msglen) == -1) {
 		if (msg[0] == '\0')
 			config_errf(msg, msglen, "expected HOST:PORT, [IPv6]:PORT, *:PORT "
@@ -485,7 +521,10 @@ config_listen_parse(const char *v, struct config_listen *out, int max, char *msg
 		    sizeof(out[0].text) - 1);
 		return -1;
 	}
-	return config_listen_resolve(host, port, v6, v, out, max, msg, msglen);
+	n = config_listen_resolve(host, port, v6, v, out, max, msg, msglen);
+	for (int i = 0; i < n; i++)
+		out[i].tls = tls;
+	return n;
 }
 
 /* The first listen of a source replaces the list; later ones append. */
@@ -541,6 +580,12 @@ static const struct config_key config_keys[] = {
 	{ "max_requests_jitter", config_set_int, OFF(max_requests_jitter), 0, LONG_MAX, "N" },
 	{ "max_connections", config_set_int, OFF(max_connections), 1, 1048576, "N" },
 	{ "backlog", config_set_int, OFF(backlog), 1, 65535, "N" },
+	{ "tls_certificate", config_set_string, OFF(tls_certificate), 0, 0, "FILE" },
+	{ "tls_certificate_key", config_set_string, OFF(tls_certificate_key), 0, 0, "FILE" },
+	{ "tls_protocols", config_set_string, OFF(tls_protocols), 1, 0, "TLSv1.2 TLSv1.3" },
+	{ "tls_ciphers", config_set_string, OFF(tls_ciphers), 1, 0, "LIST" },
+	{ "tls_ciphersuites", config_set_string, OFF(tls_ciphersuites), 1, 0, "LIST" },
+	{ "tls_ticket_key_rotation", config_set_duration, OFF(tls_ticket_key_rotation_ms), 1, MS_MAX, "TIME" },
 };
 
 #define CONFIG_NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))
@@ -595,6 +640,15 @@ config_defaults(struct config *c)
 	c->worker_timeout_ms = 30000;
 	c->max_connections = 1024;
 	c->backlog = 511;
+	strlcpy(c->tls_protocols, "TLSv1.2 TLSv1.3", sizeof(c->tls_protocols));
+	/* Mozilla "intermediate" (v5.7): AEAD with forward secrecy only. */
+	strlcpy(c->tls_ciphers, "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+	    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+	    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"
+	    "DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384", sizeof(c->tls_ciphers));
+	strlcpy(c->tls_ciphersuites, "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:"
+	    "TLS_CHACHA20_POLY1305_SHA256", sizeof(c->tls_ciphersuites));
+	c->tls_ticket_key_rotation_ms = 3600000;
 }
 
 int
@@ -894,6 +948,20 @@ config_check_paths(const struct config *c, char *err, size_t errlen)
 	return 0;
 }
 
+/* A TLS listener needs a certificate; the files themselves are read by
+ * supervisor/tls_conf.c (for -t, at start and on reload). */
+static int
+config_check_tls(const struct config *c, char *err, size_t errlen)
+{
+	for (int i = 0; i < c->nlisten; i++)
+		if (c->listen[i].tls && c->tls_certificate[0] == '\0') {
+			config_errf(err, errlen, "listen %s tls: tls_certificate is not set",
+			    c->listen[i].text);
+			return -1;
+		}
+	return 0;
+}
+
 /* Binding is left to the supervisor, which reports unbindable addresses. */
 int
 config_validate(const struct config *c, char *err, size_t errlen)
@@ -912,6 +980,8 @@ config_validate(const struct config *c, char *err, size_t errlen)
 		return -1;
 	}
 	if (config_check_ids(c, err, errlen) == -1)
+		return -1;
+	if (config_check_tls(c, err, errlen) == -1)
 		return -1;
 	return config_check_paths(c, err, errlen);
 }
@@ -1115,6 +1185,8 @@ config_absolute_paths(struct config *c)
 	config_absolute(c->pidfile, sizeof(c->pidfile), false);
 	config_absolute(c->status_pipe, sizeof(c->status_pipe), false);
 	config_absolute(c->error_log, sizeof(c->error_log), false);
+	config_absolute(c->tls_certificate, sizeof(c->tls_certificate), false);
+	config_absolute(c->tls_certificate_key, sizeof(c->tls_certificate_key), false);
 	if (strcmp(c->access_log, "-") != 0 && strcmp(c->access_log, "off") != 0)
 		config_absolute(c->access_log, sizeof(c->access_log), false);
 }

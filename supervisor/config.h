@@ -24,6 +24,7 @@ struct config_listen {
 	char text[64];                /* as written, e.g. "[::]:80" */
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
+	bool tls;                     /* "ADDR:PORT tls": a TLS listener (DESIGN §12) */
 };
 
 enum status_format { STATUS_JSON, STATUS_TEXT, STATUS_OPENMETRICS };
@@ -59,6 +60,13 @@ struct config {
 	long max_requests_jitter;
 	int max_connections;
 	int backlog;
+	/* TLS (DESIGN §12); the files are read by the supervisor (supervisor/tls_conf.c) */
+	char tls_certificate[PATH_MAX];
+	char tls_certificate_key[PATH_MAX];
+	char tls_protocols[64];       /* "TLSv1.2 TLSv1.3" */
+	char tls_ciphers[512];        /* TLS 1.2 cipher list, OpenSSL syntax */
+	char tls_ciphersuites[256];   /* TLS 1.3 suites */
+	int tls_ticket_key_rotation_ms;
 	/* Internal to config.c: the next "listen" replaces the list instead of
 	 * appending (true after defaults, at the start of a file, before flags). */
 	bool listen_fresh;
