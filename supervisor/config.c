@@ -482,7 +482,7 @@ config_listen_flags(const char *v, char *addr, size_t addrlen, bool *tls, char *
 		n = strcspn(p, " \t");
 		snprintf(word, sizeof(word), "%.*s", (int)n, p);
 		if (strcmp(word, "tls") != 0) {
-			config_errf(msg, msglen, "unknown listen flag %s (expected \"tls\")",
+			config_errf(msg, msglen, "unknown flag %s after the address (expected \"tls\")",
 			    config_quote(word, q, sizeof(q)));
 			return -1;
 		}
