@@ -218,6 +218,8 @@ conn_close(struct conn *c, const char *reason)
 	}
 	loop_dnode_remove(&c->tnode);
 	conn_unlink(c);
+	if (cx->tls_owner == c)
+		cx->tls_owner = NULL;
 	if (c->ssl != NULL) {
 		/* A handshake cut short by the client, an error or the header
 		 * timeout: counted once, here. */
@@ -555,44 +557,64 @@ conn_pread(const struct reply *r, const struct reply_seg *s, uint64_t off,
 	return (size_t)n;
 }
 
-/*
- * Over TLS: the head and body from the send cursor, gathered into the
- * worker's record buffer (file bytes by pread: sendfile cannot encrypt)
- * and written as one record. After WANT_WRITE, OpenSSL holds the sealed
- * record and wants the same bytes offered again: the cursor has not
- * moved, so this gathers exactly them.
- */
-static ssize_t
-conn_send_tls(struct conn *c, size_t *want)
+/* Gathers up to CONN_TLS_BUF bytes of head and body from the send cursor
+ * into buf (file bytes by pread: sendfile cannot encrypt). Returns the
+ * length, 0 with errno when the file failed first. */
+static size_t
+conn_tls_fill(struct conn *c, char *buf)
 {
 	struct reply *r = &c->b->reply;
-	char *buf = c->cx->tls_buf;
-	size_t len = 0, take, n = 0;
+	size_t len = 0, take;
 	uint64_t off = c->seg_off;
 	int i = c->seg_i;
 
 	if (c->hdr_off < r->hdr_len) {
-		len = r->hdr_len - c->hdr_off < TLS_RECORD ? r->hdr_len - c->hdr_off : TLS_RECORD;
+		len = r->hdr_len - c->hdr_off < CONN_TLS_BUF ? r->hdr_len - c->hdr_off : CONN_TLS_BUF;
 		memcpy(buf, r->hdr + c->hdr_off, len);
 	}
-	for (; i < r->nseg && len < TLS_RECORD; i++, off = 0) {
+	for (; i < r->nseg && len < CONN_TLS_BUF; i++, off = 0) {
 		const struct reply_seg *sg = &r->seg[i];
 
-		take = sg->len - off < TLS_RECORD - len ? (size_t)(sg->len - off) : TLS_RECORD - len;
+		take = sg->len - off < CONN_TLS_BUF - len ? (size_t)(sg->len - off) : CONN_TLS_BUF - len;
 		if (sg->p != NULL)
 			memcpy(buf + len, sg->p + off, take);
-		else if ((take = conn_pread(r, sg, off, buf + len, take)) == 0) {
-			if (len == 0)
-				return -1;
+		else if ((take = conn_pread(r, sg, off, buf + len, take)) == 0)
 			break;
-		} else if (off + take < sg->len) {
+		else if (off + take < sg->len) {
 			len += take;
-			break;      /* a short read: send what we have */
+			break;      /* a short read (or a full buffer) */
 		}
 		len += take;
 	}
-	*want = len;
-	switch (tls_write(c->ssl, buf, len, &n)) {
+	return len;
+}
+
+/*
+ * Over TLS, one record (at most TLS_RECORD bytes) per call, from the
+ * worker's buffer. The buffer keeps what the last fill gathered for its
+ * owner, so a large body is read 64 KiB at a time and sealed in four
+ * records. After WANT_WRITE, OpenSSL holds the sealed record and wants
+ * the same bytes offered again: the cursor has not moved, so the cached
+ * or regathered bytes are exactly them.
+ */
+static ssize_t
+conn_send_tls(struct conn *c, size_t *want)
+{
+	struct conn_ctx *cx = c->cx;
+	uint64_t pos = c->hdr_off + c->body_sent;
+	size_t n = 0, len;
+
+	if (cx->tls_owner != c || pos < cx->tls_pos || pos >= cx->tls_pos + cx->tls_len) {
+		cx->tls_owner = NULL;
+		if ((len = conn_tls_fill(c, cx->tls_buf)) == 0)
+			return -1;
+		cx->tls_owner = c;
+		cx->tls_pos = pos;
+		cx->tls_len = len;
+	}
+	len = (size_t)(cx->tls_pos + cx->tls_len - pos);
+	*want = len < TLS_RECORD ? len : TLS_RECORD;
+	switch (tls_write(c->ssl, cx->tls_buf + (pos - cx->tls_pos), *want, &n)) {
 	case TLS_IO_OK:
 		return (ssize_t)n;
 	case TLS_IO_WANT_READ:
@@ -702,6 +724,8 @@ conn_reply_done(struct conn *c)
 	int close_it = r->close || cx->stopping;
 
 	conn_count_request(c);
+	if (cx->tls_owner == c)
+		cx->tls_owner = NULL;     /* the next reply is another stream */
 	response_release(&cx->rctx, r);
 	response_reset(r);
 	r->hdr = c->b->hdr;
@@ -1116,7 +1140,7 @@ conn_ctx_init(struct conn_ctx *cx, struct loop *l, const struct worker_params *p
 	loop_dlist_init(l, &cx->drain_list, CONN_DRAIN_MS, conn_expire);
 	loop_set_after_batch(l, conn_after_batch, cx);
 	loop_set_busy(l, conn_busy, cx);
-	if (p->tls_ctx != NULL && (cx->tls_buf = malloc(TLS_RECORD)) == NULL)
+	if (p->tls_ctx != NULL && (cx->tls_buf = malloc(CONN_TLS_BUF)) == NULL)
 		return -1;
 	cx->nlisten = p->nlisten < WORKER_MAX_LISTEN ? p->nlisten : WORKER_MAX_LISTEN;
 	for (i = 0; i < cx->nlisten; i++) {

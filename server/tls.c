@@ -242,6 +242,10 @@ tls_ctx_new(const struct tls_settings *s, char *err, size_t errlen)
 	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
 	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
 	SSL_CTX_set_dh_auto(ctx, 1);
+	/* A record in one read() rather than header then body; the worker
+	 * reads until WANT_READ anyway, so nothing waits in OpenSSL's buffer
+	 * for an edge that will not come. */
+	SSL_CTX_set_read_ahead(ctx, 1);
 	/* Resumption only through tickets sealed with the supervisor's keys,
 	 * which every worker shares; a per-process cache would miss on any
 	 * other worker. */

@@ -154,6 +154,40 @@ def test_get_head_ranges_keepalive_pipelining_identical_to_plain(make_server, pk
         assert request(p, _Reader(p), "/big.bin").body == big
 
 
+def test_slow_interleaved_tls_downloads_on_one_worker_stay_identical(make_server, pki):
+    """Two clients with small receive buffers read two large files in turns
+    from one worker: their sockets fill (WANT_WRITE, the sealed record
+    offered again later) while the other connection takes the worker's
+    record buffer. Both bodies arrive intact."""
+    s = tls_server(make_server, pki, workers=1)
+    # Same size, read in lockstep: each cursor often falls inside the range
+    # the other connection's bytes occupy in the buffer.
+    files = [put(s, f"f{i}.bin", os.urandom(6 * 1024 * 1024)) for i in range(2)]
+    conns = []
+    for i in range(2):
+        raw = socket.socket()
+        raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        raw.settimeout(20)
+        raw.connect(("127.0.0.1", s.tls_port))
+        t = client_ctx(pki).wrap_socket(raw, server_hostname="localhost")
+        t.sendall(f"GET /f{i}.bin HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        conns.append(t)
+    got = [b"", b""]
+    for _ in range(100000):
+        busy = False
+        for i, t in enumerate(conns):
+            head, _, body = got[i].partition(b"\r\n\r\n")
+            if len(body) < len(files[i]):
+                got[i] += t.recv(min(8192, len(files[i]) - len(body) + 4096))
+                busy = True
+        if not busy:
+            break
+    for i, t in enumerate(conns):
+        head, _, body = got[i].partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 200 OK") and body == files[i], i
+        t.close()
+
+
 def test_alpn_and_default_protocols(make_server, pki):
     s = tls_server(make_server, pki)
     put(s, "small.txt", b"a")
