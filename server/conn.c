@@ -736,6 +736,12 @@ conn_reply_done(struct conn *c)
 	c->body_sent = 0;
 	loop_dnode_remove(&c->tnode);
 	if (close_it) {
+		/* Over TLS only WANT_READ proves the input drained: ask once
+		 * (what it reads is dropped with the connection), rather than
+		 * linger for every closing reply. */
+		if (c->ssl != NULL && c->readable && !c->eof && c->rlen == c->hlen &&
+		    c->rlen < CONN_RBUF && c->discard == 0 && !c->chunked)
+			(void)conn_read(c);
 		/* Nothing more can come: close at once, else linger. */
 		if (c->eof || (c->rlen == c->hlen && !c->readable && c->discard == 0 && !c->chunked))
 			return STEP_CLOSE;

@@ -188,6 +188,24 @@ def test_slow_interleaved_tls_downloads_on_one_worker_stay_identical(make_server
         t.close()
 
 
+def test_closing_reply_over_tls_ends_with_close_notify_and_loses_nothing(make_server, pki):
+    """Connection: close: the whole body, then a clean TLS close (recv gives
+    b"" rather than an error); with a second request already sent behind
+    the closing one, the first answer still arrives whole."""
+    s = tls_server(make_server, pki)
+    data = put(s, "f.bin", os.urandom(200000))
+    with tls_connect(s, pki) as t:
+        t.sendall(b"GET /f.bin HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        r = read_response(_Reader(t))
+        assert (r.status, r.body) == (200, data)
+        assert t.recv(10) == b""
+    with tls_connect(s, pki) as t:
+        t.sendall(b"GET /f.bin HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+                  b"GET /f.bin HTTP/1.1\r\nHost: x\r\n\r\n")
+        r = read_response(_Reader(t))
+        assert (r.status, r.body) == (200, data)
+
+
 def test_alpn_and_default_protocols(make_server, pki):
     s = tls_server(make_server, pki)
     put(s, "small.txt", b"a")
