@@ -59,6 +59,7 @@ struct conn {
 	unsigned tls_hs : 1;             /* TLS handshake still to finish */
 	unsigned tls_rw : 1;             /* SSL_read waits for writability */
 	unsigned tls_wr : 1;             /* SSL_write waits for readability */
+	unsigned tls_hs_rd : 1;          /* the handshake waits for input */
 	SSL *ssl;                        /* NULL on a plain connection */
 	uint32_t tls_burst;              /* TLS body bytes since the last yield */
 	int64_t discard;                 /* Content-Length body bytes still to skip */
@@ -848,9 +849,11 @@ conn_handshake(struct conn *c)
 		return STEP_DONE;
 	case TLS_IO_WANT_READ:
 		c->readable = 0;
+		c->tls_hs_rd = 1;
 		return STEP_AGAIN;
 	case TLS_IO_WANT_WRITE:
 		c->writable = 0;
+		c->tls_hs_rd = 0;
 		return STEP_AGAIN;
 	default:
 		log_debug("connection %d: TLS handshake: %s", c->io.fd, why);
@@ -867,6 +870,10 @@ conn_run(struct conn *c)
 	int budget = CONN_BUDGET;
 	enum step s;
 
+	/* The EPOLLOUT edge that registration reports, say, cannot help a
+	 * handshake waiting for the client's next flight. */
+	if (c->tls_hs && c->tls_hs_rd && !c->readable)
+		return;
 	if (c->tls_hs && (s = conn_handshake(c)) != STEP_DONE) {
 		if (s == STEP_CLOSE)
 			conn_close(c, "TLS handshake failed");
@@ -993,6 +1000,15 @@ conn_start(struct conn_ctx *cx, int fd, const struct sockaddr_storage *ss, int t
 	}
 	c->tls_hs = tls;
 	conn_link(cx, c, ss);
+	/* TLS writes come in small pieces even for one request (handshake
+	 * flight, session ticket, reply, close_notify): Nagle would hold each
+	 * behind the client's delayed ACK. */
+	if (tls && !c->nodelay) {
+		int one = 1;
+
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		c->nodelay = 1;
+	}
 	c->readable = 1;
 	conn_run(c);
 	if (c->io.fd != -1 &&

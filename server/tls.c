@@ -21,6 +21,9 @@
 #include <openssl/x509.h>
 
 static struct msg_tls_keys tls_keys;   /* nkeys == 0: no tickets yet */
+/* Fetched once: EVP_aes_256_cbc() would be looked up by name on every
+ * ticket sealed or opened, once a handshake. Kept for the process's life. */
+static EVP_CIPHER *tls_ticket_cipher;
 
 /* --- session tickets --------------------------------------------------- */
 
@@ -59,13 +62,13 @@ tls_ticket_cb(SSL *ssl, unsigned char name[16], unsigned char *iv,
 	uint32_t i;
 
 	(void)ssl;
-	if (tls_keys.nkeys == 0)
+	if (tls_keys.nkeys == 0 || tls_ticket_cipher == NULL)
 		return enc ? -1 : 0;
 	if (enc) {
 		k = &tls_keys.keys[0];
 		memcpy(name, k->name, sizeof(k->name));
 		if (RAND_bytes(iv, 16) != 1 ||
-		    EVP_EncryptInit_ex(cctx, EVP_aes_256_cbc(), NULL, k->aes, iv) != 1 ||
+		    EVP_EncryptInit_ex(cctx, tls_ticket_cipher, NULL, k->aes, iv) != 1 ||
 		    tls_ticket_mac(hctx, k) != 1)
 			return -1;
 		return 1;
@@ -75,7 +78,7 @@ tls_ticket_cb(SSL *ssl, unsigned char name[16], unsigned char *iv,
 			k = &tls_keys.keys[i];
 	if (k == NULL)
 		return 0;
-	if (EVP_DecryptInit_ex(cctx, EVP_aes_256_cbc(), NULL, k->aes, iv) != 1 ||
+	if (EVP_DecryptInit_ex(cctx, tls_ticket_cipher, NULL, k->aes, iv) != 1 ||
 	    tls_ticket_mac(hctx, k) != 1)
 		return -1;
 	return k == &tls_keys.keys[0] ? 1 : 2;
@@ -230,8 +233,11 @@ tls_ctx_new(const struct tls_settings *s, char *err, size_t errlen)
 {
 	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
 
-	if (ctx == NULL) {
-		snprintf(err, errlen, "SSL_CTX_new: %s", tls_reason());
+	if (tls_ticket_cipher == NULL)
+		tls_ticket_cipher = EVP_CIPHER_fetch(NULL, "AES-256-CBC", NULL);
+	if (ctx == NULL || tls_ticket_cipher == NULL) {
+		snprintf(err, errlen, "OpenSSL: %s", tls_reason());
+		SSL_CTX_free(ctx);
 		return NULL;
 	}
 	/* Client cipher preference (Mozilla intermediate): no
