@@ -30,6 +30,7 @@ static const struct msg_kind msg_kinds[] = {
 	{ MSG_STOP_NOW, "stop_now", 0 },
 	{ MSG_REOPEN_LOGS, "reopen_logs", 0 },
 	{ MSG_LOG_FDS, "log_fds", sizeof(struct msg_log_fds) },
+	{ MSG_TLS_KEYS, "tls_keys", sizeof(struct msg_tls_keys) },
 	{ MSG_READY, "ready", sizeof(struct msg_ready) },
 	{ MSG_HEARTBEAT, "heartbeat", sizeof(struct msg_heartbeat) },
 	{ MSG_STATS, "stats", sizeof(struct msg_stats) },
@@ -119,6 +120,8 @@ msg_clear_reserved(struct msg *m, unsigned type)
 		m->u.stop.reserved = 0;
 	else if (type == MSG_HEARTBEAT)
 		m->u.heartbeat.reserved = 0;
+	else if (type == MSG_TLS_KEYS)
+		m->u.tls_keys.reserved = 0;
 }
 
 size_t
@@ -172,6 +175,10 @@ msg_check_values(const struct msg *m)
 	case MSG_LOG_FDS:
 		return m->u.log_fds.error_log > 1 || m->u.log_fds.access_log > 1 ?
 		    MSG_ERR_VALUE : MSG_OK;
+	case MSG_TLS_KEYS:
+		if (m->u.tls_keys.nkeys < 1 || m->u.tls_keys.nkeys > MSG_TLS_NKEYS)
+			return MSG_ERR_VALUE;
+		break;
 	}
 	return MSG_OK;
 }

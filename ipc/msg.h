@@ -22,6 +22,7 @@ enum msg_type {
 	MSG_STOP_NOW = 2,
 	MSG_REOPEN_LOGS = 3,
 	MSG_LOG_FDS = 5,       /* reopen logs: the descriptors ride along */
+	MSG_TLS_KEYS = 8,      /* the session-ticket keys, after each rotation */
 	/* up the channel, worker -> supervisor */
 	MSG_READY = 10,
 	MSG_HEARTBEAT = 11,
@@ -72,6 +73,23 @@ struct stats_counters {
 	uint64_t bytes_in;
 	uint64_t bytes_out;
 	uint64_t proxy_rejected; /* closed before a valid PROXY header (DESIGN §13) */
+	uint64_t tls_handshakes;       /* completed, resumed ones included */
+	uint64_t tls_resumed;
+	uint64_t tls_handshake_errors;
+};
+
+/* Session-ticket keys (DESIGN §12): keys[0] encrypts, every one decrypts. */
+#define MSG_TLS_NKEYS 3
+struct msg_tls_key {
+	uint8_t name[16];
+	uint8_t aes[32];
+	uint8_t hmac[32];
+};
+
+struct msg_tls_keys {
+	uint32_t nkeys;      /* 1 .. MSG_TLS_NKEYS */
+	uint32_t reserved;
+	struct msg_tls_key keys[MSG_TLS_NKEYS];
 };
 
 struct msg_stats {
@@ -112,6 +130,7 @@ struct msg {
 		struct msg_heartbeat heartbeat;
 		struct msg_stats stats;
 		struct msg_control control;
+		struct msg_tls_keys tls_keys;
 	} u;
 };
 
@@ -140,8 +159,8 @@ size_t msg_encode(struct msg *m, enum msg_type type);
  *           payload exactly;
  *   VALUE   header pid <= 0; STATS: final not 0/1, pid <= 0, or
  *           connections_active > connections_accepted; LOG_FDS: a flag
- *           not 0/1; CONTROL: command not
- *           one of enum control_cmd, SCALE_ABS with arg outside
+ *           not 0/1; TLS_KEYS: nkeys not 1..MSG_TLS_NKEYS; CONTROL: command
+ *           not one of enum control_cmd, SCALE_ABS with arg outside
  *           0..MSG_SCALE_MAX, SCALE_REL outside -MSG_SCALE_MAX..MSG_SCALE_MAX
  *           (so no sum of scale requests can overflow).
  * Reserved fields are not checked. */

@@ -150,6 +150,25 @@ json_worker(struct snap_out *o, const struct snapshot_worker *w)
 	    w->requests, w->connections_active, w->heartbeat_age_ms);
 }
 
+/* "tls":{...}, (DESIGN §12): a monitor alerts on expires_in_s. */
+static void
+json_tls(struct snap_out *o, const struct snapshot *s)
+{
+	const struct stats_counters *c = &s->totals;
+
+	if (!s->tls)
+		return;
+	snap_printf(o, "\"tls\":{\"handshakes\":%" PRIu64 ",\"resumed\":%" PRIu64
+	    ",\"handshake_errors\":%" PRIu64 ",\"ticket_key_rotations\":%" PRIu64
+	    ",\"certificates\":[{\"file\":", c->tls_handshakes, c->tls_resumed,
+	    c->tls_handshake_errors, s->tls_ticket_key_rotations);
+	json_str(o, s->tls_certificate, sizeof(s->tls_certificate));
+	snap_printf(o, ",\"not_after\":");
+	json_time(o, s->tls_not_after);
+	snap_printf(o, ",\"expires_in_s\":%" PRId64 "}]},",
+	    (int64_t)s->tls_not_after - (int64_t)s->time);
+}
+
 static void
 json_workers(struct snap_out *o, const struct snapshot *s)
 {
@@ -193,6 +212,7 @@ snapshot_json(const struct snapshot *s, char *buf, size_t len)
 		json_str(&o, s->agent_answer, sizeof(s->agent_answer));
 		snap_printf(&o, "},");
 	}
+	json_tls(&o, s);
 	json_workers(&o, s);
 	snap_printf(&o, "}\n");
 	return snap_finish(&o);
@@ -244,6 +264,24 @@ text_totals(struct snap_out *o, const struct stats_counters *c)
 }
 
 static void
+text_tls(struct snap_out *o, const struct snapshot *s)
+{
+	const struct stats_counters *c = &s->totals;
+
+	if (!s->tls)
+		return;
+	snap_printf(o, "tls.handshakes: %" PRIu64 "\ntls.resumed: %" PRIu64
+	    "\ntls.handshake_errors: %" PRIu64 "\ntls.ticket_key_rotations: %" PRIu64
+	    "\ntls.certificates.0.file: ", c->tls_handshakes, c->tls_resumed,
+	    c->tls_handshake_errors, s->tls_ticket_key_rotations);
+	text_str(o, s->tls_certificate, sizeof(s->tls_certificate));
+	snap_printf(o, "tls.certificates.0.not_after: ");
+	text_time(o, s->tls_not_after);
+	snap_printf(o, "tls.certificates.0.expires_in_s: %" PRId64 "\n",
+	    (int64_t)s->tls_not_after - (int64_t)s->time);
+}
+
+static void
 text_worker(struct snap_out *o, int i, const struct snapshot_worker *w)
 {
 	snap_printf(o, "worker.%d.slot: %d\nworker.%d.pid: %d\nworker.%d.generation: %u\n"
@@ -288,6 +326,7 @@ snapshot_text(const struct snapshot *s, char *buf, size_t len)
 		snap_printf(&o, "agent.answer: ");
 		text_str(&o, s->agent_answer, sizeof(s->agent_answer));
 	}
+	text_tls(&o, s);
 	n = snap_clamp(s->nworkers, SNAPSHOT_MAX_WORKERS);
 	for (i = 0; i < n && !o.full; i++)
 		text_worker(&o, i, &s->workers[i]);

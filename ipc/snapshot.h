@@ -59,6 +59,12 @@ struct snapshot {
 	time_t started;            /* when the running supervisor binary started */
 	char agent_state[16];      /* "" = no agent_listen; else ready, drain, down */
 	char agent_answer[32];     /* the last line sent to the balancer */
+	/* DESIGN §12: "tls" is written only when tls is set; the counters
+	 * are totals.tls_*. */
+	int tls;
+	uint64_t tls_ticket_key_rotations;
+	char tls_certificate[1024];
+	time_t tls_not_after;
 	int nworkers;
 	struct snapshot_worker workers[SNAPSHOT_MAX_WORKERS];
 };

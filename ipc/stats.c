@@ -12,6 +12,7 @@ static const size_t stats_cumulative[] = {
 	CUM(connections_accepted), CUM(requests),
 	CUM(responses[0]), CUM(responses[1]), CUM(responses[2]), CUM(responses[3]), CUM(responses[4]),
 	CUM(bytes_in), CUM(bytes_out), CUM(proxy_rejected),
+	CUM(tls_handshakes), CUM(tls_resumed), CUM(tls_handshake_errors),
 };
 #define NCUM (sizeof(stats_cumulative) / sizeof(stats_cumulative[0]))
 

@@ -18,6 +18,7 @@
 #include "server/fdlimit.h"
 #include "server/http_parse.h"
 #include "server/proxy_proto.h"
+#include "server/tls.h"
 
 #define CONTAINER(ptr, type, member) ((type *)(void *)((char *)(ptr) - offsetof(type, member)))
 #define CONN_IOV 16
@@ -57,6 +58,12 @@ struct conn {
 	unsigned in_pending : 1;         /* on cx->pending */
 	unsigned replying : 1;           /* a reply is owed: count it once */
 	unsigned chunked : 1;            /* discarding a chunked body */
+	unsigned tls_hs : 1;             /* TLS handshake still to finish */
+	unsigned tls_rw : 1;             /* SSL_read waits for writability */
+	unsigned tls_wr : 1;             /* SSL_write waits for readability */
+	unsigned tls_hs_rd : 1;          /* the handshake waits for input */
+	SSL *ssl;                        /* NULL on a plain connection */
+	uint32_t tls_burst;              /* TLS body bytes since the last yield */
 	int64_t discard;                 /* Content-Length body bytes still to skip */
 	struct http_chunked chunk;
 	size_t hdr_off;                  /* send cursor: head bytes sent */
@@ -216,6 +223,16 @@ conn_close(struct conn *c, const char *reason)
 	}
 	loop_dnode_remove(&c->tnode);
 	conn_unlink(c);
+	if (cx->tls_owner == c)
+		cx->tls_owner = NULL;
+	if (c->ssl != NULL) {
+		/* A handshake cut short by the client, an error or the header
+		 * timeout: counted once, here. */
+		if (c->tls_hs && c->state != CONN_PROXY)
+			cx->stats.tls_handshake_errors++;
+		tls_conn_free(c->ssl, 1);
+		c->ssl = NULL;
+	}
 	close(c->io.fd);
 	c->io.fd = -1;
 	c->next_free = cx->closed;
@@ -229,12 +246,43 @@ conn_close(struct conn *c, const char *reason)
 
 /* Reads into the block. Returns bytes read, 0 at EOF, -1 on EAGAIN (the
  * readable flag cleared) and -2 on error. */
+/* The TLS side of conn_read. Only WANT_READ proves the socket empty: a
+ * short SSL_read may leave records in the socket, and no edge would come
+ * for them, so readable stays set until OpenSSL asks for more. */
+static ssize_t
+conn_read_tls(struct conn *c, uint32_t space)
+{
+	size_t n = 0;
+
+	switch (tls_read(c->ssl, c->b->rbuf + c->rlen, space, &n)) {
+	case TLS_IO_OK:
+		c->cx->stats.bytes_in += (uint64_t)n;
+		c->rlen += (uint32_t)n;
+		return (ssize_t)n;
+	case TLS_IO_WANT_WRITE:
+		c->tls_rw = 1;
+		/* FALLTHROUGH */
+	case TLS_IO_WANT_READ:
+		c->readable = 0;
+		return -1;
+	case TLS_IO_EOF:
+		c->eof = 1;
+		c->readable = 0;
+		return 0;
+	default:
+		c->readable = 0;
+		return -2;
+	}
+}
+
 static ssize_t
 conn_read(struct conn *c)
 {
 	uint32_t space = CONN_RBUF - c->rlen;
 	ssize_t n;
 
+	if (c->ssl != NULL)
+		return conn_read_tls(c, space);
 	for (;;) {
 		n = read(c->io.fd, c->b->rbuf + c->rlen, space);
 		if (n > 0) {
@@ -516,6 +564,98 @@ conn_send_file(struct conn *c, size_t *want)
 	return n;
 }
 
+/* Copies up to len bytes of file segment s, from off, into buf. Returns
+ * the bytes copied; 0 with errno when the file shrank or failed. */
+static size_t
+conn_pread(const struct reply *r, const struct reply_seg *s, uint64_t off,
+    char *buf, size_t len)
+{
+	ssize_t n;
+
+	if (len > s->len - off)
+		len = (size_t)(s->len - off);
+	do
+		n = pread(r->fd, buf, len, (off_t)(s->off + off));
+	while (n == -1 && errno == EINTR);
+	if (n <= 0) {
+		errno = n == 0 ? EPIPE : errno;
+		return 0;
+	}
+	return (size_t)n;
+}
+
+/* Gathers up to CONN_TLS_BUF bytes of head and body from the send cursor
+ * into buf (file bytes by pread: sendfile cannot encrypt). Returns the
+ * length, 0 with errno when the file failed first. */
+static size_t
+conn_tls_fill(struct conn *c, char *buf)
+{
+	struct reply *r = &c->b->reply;
+	size_t len = 0, take;
+	uint64_t off = c->seg_off;
+	int i = c->seg_i;
+
+	if (c->hdr_off < r->hdr_len) {
+		len = r->hdr_len - c->hdr_off < CONN_TLS_BUF ? r->hdr_len - c->hdr_off : CONN_TLS_BUF;
+		memcpy(buf, r->hdr + c->hdr_off, len);
+	}
+	for (; i < r->nseg && len < CONN_TLS_BUF; i++, off = 0) {
+		const struct reply_seg *sg = &r->seg[i];
+
+		take = sg->len - off < CONN_TLS_BUF - len ? (size_t)(sg->len - off) : CONN_TLS_BUF - len;
+		if (sg->p != NULL)
+			memcpy(buf + len, sg->p + off, take);
+		else if ((take = conn_pread(r, sg, off, buf + len, take)) == 0)
+			break;
+		else if (off + take < sg->len) {
+			len += take;
+			break;      /* a short read (or a full buffer) */
+		}
+		len += take;
+	}
+	return len;
+}
+
+/*
+ * Over TLS, one record (at most TLS_RECORD bytes) per call, from the
+ * worker's buffer. The buffer keeps what the last fill gathered for its
+ * owner, so a large body is read 64 KiB at a time and sealed in four
+ * records. After WANT_WRITE, OpenSSL holds the sealed record and wants
+ * the same bytes offered again: the cursor has not moved, so the cached
+ * or regathered bytes are exactly them.
+ */
+static ssize_t
+conn_send_tls(struct conn *c, size_t *want)
+{
+	struct conn_ctx *cx = c->cx;
+	uint64_t pos = c->hdr_off + c->body_sent;
+	size_t n = 0, len;
+
+	if (cx->tls_owner != c || pos < cx->tls_pos || pos >= cx->tls_pos + cx->tls_len) {
+		cx->tls_owner = NULL;
+		if ((len = conn_tls_fill(c, cx->tls_buf)) == 0)
+			return -1;
+		cx->tls_owner = c;
+		cx->tls_pos = pos;
+		cx->tls_len = len;
+	}
+	len = (size_t)(cx->tls_pos + cx->tls_len - pos);
+	*want = len < TLS_RECORD ? len : TLS_RECORD;
+	switch (tls_write(c->ssl, cx->tls_buf + (pos - cx->tls_pos), *want, &n)) {
+	case TLS_IO_OK:
+		return (ssize_t)n;
+	case TLS_IO_WANT_READ:
+		c->tls_wr = 1;
+		/* FALLTHROUGH */
+	case TLS_IO_WANT_WRITE:
+		errno = EAGAIN;
+		return -1;
+	default:
+		errno = EPIPE;
+		return -1;
+	}
+}
+
 static void conn_pending_add(struct conn *c);
 
 /* A whole chunk went out and the socket may take more: the other ready
@@ -530,6 +670,35 @@ conn_send_yield(struct conn *c)
 	return STEP_AGAIN;
 }
 
+/* conn_send over TLS, a record per call. Only WANT_WRITE proves the
+ * socket full (OpenSSL may write less than it was offered without that);
+ * a large body yields every CONN_SEND_CHUNK bytes, as over plain TCP. */
+static enum step
+conn_send_tls_all(struct conn *c)
+{
+	struct reply *r = &c->b->reply;
+	size_t want;
+	ssize_t n;
+
+	while (c->writable) {
+		if (c->hdr_off >= r->hdr_len && c->seg_i >= r->nseg)
+			return STEP_DONE;
+		if ((n = conn_send_tls(c, &want)) <= 0) {
+			if (errno != EAGAIN)
+				return STEP_CLOSE;
+			c->writable = 0;
+			conn_timer(c, &c->cx->send_list);
+			return STEP_AGAIN;
+		}
+		conn_advance(c, (size_t)n);
+		if ((c->tls_burst += (uint32_t)n) >= CONN_SEND_CHUNK && c->seg_i < r->nseg) {
+			c->tls_burst = 0;
+			return conn_send_yield(c);
+		}
+	}
+	return STEP_AGAIN;
+}
+
 static enum step
 conn_send(struct conn *c)
 {
@@ -537,6 +706,8 @@ conn_send(struct conn *c)
 	size_t want;
 	ssize_t n;
 
+	if (c->ssl != NULL)
+		return conn_send_tls_all(c);
 	for (;;) {
 		if (!c->writable)
 			return STEP_AGAIN;
@@ -580,6 +751,8 @@ conn_reply_done(struct conn *c)
 	int close_it = r->close || cx->stopping;
 
 	conn_count_request(c);
+	if (cx->tls_owner == c)
+		cx->tls_owner = NULL;     /* the next reply is another stream */
 	response_release(&cx->rctx, r);
 	response_reset(r);
 	r->hdr = c->b->hdr;
@@ -590,9 +763,17 @@ conn_reply_done(struct conn *c)
 	c->body_sent = 0;
 	loop_dnode_remove(&c->tnode);
 	if (close_it) {
+		/* Over TLS only WANT_READ proves the input drained: ask once
+		 * (what it reads is dropped with the connection), rather than
+		 * linger for every closing reply. */
+		if (c->ssl != NULL && c->readable && !c->eof && c->rlen == c->hlen &&
+		    c->rlen < CONN_RBUF && c->discard == 0 && !c->chunked)
+			(void)conn_read(c);
 		/* Nothing more can come: close at once, else linger. */
 		if (c->eof || (c->rlen == c->hlen && !c->readable && c->discard == 0 && !c->chunked))
 			return STEP_CLOSE;
+		if (c->ssl != NULL)
+			tls_close_notify(c->ssl);
 		shutdown(c->io.fd, SHUT_WR);
 		c->state = CONN_LINGER;
 		conn_timer(c, &cx->linger_list);
@@ -679,6 +860,56 @@ conn_step(struct conn *c, int *budget)
 	}
 }
 
+/* Advances the TLS handshake; the header timeout set at accept bounds it. */
+static enum step
+conn_handshake(struct conn *c)
+{
+	struct conn_ctx *cx = c->cx;
+	const char *why = "";
+	int resumed = 0;
+
+	switch (tls_handshake(c->ssl, &resumed, &why)) {
+	case TLS_IO_OK:
+		c->tls_hs = 0;
+		cx->stats.tls_handshakes++;
+		if (resumed)
+			cx->stats.tls_resumed++;
+		return STEP_DONE;
+	case TLS_IO_WANT_READ:
+		c->readable = 0;
+		c->tls_hs_rd = 1;
+		return STEP_AGAIN;
+	case TLS_IO_WANT_WRITE:
+		c->writable = 0;
+		c->tls_hs_rd = 0;
+		return STEP_AGAIN;
+	default:
+		log_debug("connection %d: TLS handshake: %s", c->io.fd, why);
+		return STEP_CLOSE;
+	}
+}
+
+/* Whether a TLS connection may go on to HTTP: its handshake is done, or
+ * runs now once any PROXY header is in (that header comes before the
+ * first TLS byte). 0 when it waits for the client or was closed. */
+static int
+conn_tls_ready(struct conn *c)
+{
+	enum step s;
+
+	if (!c->tls_hs || c->state == CONN_PROXY)
+		return 1;
+	/* The EPOLLOUT edge that registration reports, say, cannot help a
+	 * handshake waiting for the client's next flight. */
+	if (c->tls_hs_rd && !c->readable)
+		return 0;
+	if ((s = conn_handshake(c)) == STEP_DONE)
+		return 1;
+	if (s == STEP_CLOSE)
+		conn_close(c, "TLS handshake failed");
+	return 0;
+}
+
 /* Runs the state machine until it blocks or closes. A client with many
  * pipelined requests yields after CONN_BUDGET replies and continues after
  * the event batch, so it cannot starve the others. */
@@ -689,6 +920,8 @@ conn_run(struct conn *c)
 	enum step s;
 
 	for (;;) {
+		if (!conn_tls_ready(c))
+			return;
 		if (c->b == NULL && c->state != CONN_PROXY) {
 			if (c->state == CONN_HEAD && !c->readable && !c->eof)
 				return;
@@ -726,6 +959,15 @@ conn_event(struct loop *l, struct loop_io *io, uint32_t events)
 		c->rdhup = 1;
 	if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR))
 		c->writable = 1;
+	/* OpenSSL's cross-waits: a read that needs to write, and back. */
+	if (c->tls_rw && (events & (EPOLLOUT | EPOLLHUP | EPOLLERR))) {
+		c->tls_rw = 0;
+		c->readable = 1;
+	}
+	if (c->tls_wr && (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))) {
+		c->tls_wr = 0;
+		c->writable = 1;
+	}
 	/* Queued for after the batch: running it now too would give it a
 	 * second turn ahead of the others. */
 	if (c->in_pending)
@@ -785,14 +1027,15 @@ conn_link(struct conn_ctx *cx, struct conn *c, const struct sockaddr_storage *ss
  * that outlives this first turn is registered. ADD polls the socket, so
  * readiness that came before it is still reported (edge-triggered). */
 static void
-conn_start(struct conn_ctx *cx, int fd, const struct sockaddr_storage *ss, int proxy)
+conn_start(struct conn_ctx *cx, int fd, const struct sockaddr_storage *ss,
+    const struct conn_listener *li)
 {
 	const struct worker_params *p = cx->params;
 	struct conn *c;
 
 	/* Only a trusted balancer may name the client: anyone else is refused
 	 * before a byte is read (it does not speak HTTP here, so no 400). */
-	if (proxy && !proxy_cidr_match(p->proxy_from, p->nproxy_from,
+	if (li->proxy && !proxy_cidr_match(p->proxy_from, p->nproxy_from,
 	    (const struct sockaddr *)ss)) {
 		cx->stats.proxy_rejected++;
 		close(fd);
@@ -802,9 +1045,24 @@ conn_start(struct conn_ctx *cx, int fd, const struct sockaddr_storage *ss, int p
 		close(fd);
 		return;
 	}
+	if (li->tls && (c->ssl = tls_conn_new(p->tls_ctx, fd)) == NULL) {
+		conn_free_to_pool(cx, c);
+		close(fd);
+		return;
+	}
+	c->tls_hs = li->tls;
 	conn_link(cx, c, ss);
-	if (proxy)
+	if (li->proxy)
 		c->state = CONN_PROXY;
+	/* TLS writes come in small pieces even for one request (handshake
+	 * flight, session ticket, reply, close_notify): Nagle would hold each
+	 * behind the client's delayed ACK. */
+	if (li->tls && !c->nodelay) {
+		int one = 1;
+
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		c->nodelay = 1;
+	}
 	c->readable = 1;
 	conn_run(c);
 	if (c->io.fd != -1 &&
@@ -862,7 +1120,7 @@ conn_accept_some(struct conn_ctx *cx, const struct conn_listener *li, int n)
 			}
 			return 0;
 		}
-		conn_start(cx, fd, &ss, li->proxy);
+		conn_start(cx, fd, &ss, li);
 	}
 	return 1;
 }
@@ -957,12 +1215,15 @@ conn_ctx_init(struct conn_ctx *cx, struct loop *l, const struct worker_params *p
 	loop_dlist_init(l, &cx->drain_list, CONN_DRAIN_MS, conn_expire);
 	loop_set_after_batch(l, conn_after_batch, cx);
 	loop_set_busy(l, conn_busy, cx);
+	if (p->tls_ctx != NULL && (cx->tls_buf = malloc(CONN_TLS_BUF)) == NULL)
+		return -1;
 	cx->nlisten = p->nlisten < WORKER_MAX_LISTEN ? p->nlisten : WORKER_MAX_LISTEN;
 	for (i = 0; i < cx->nlisten; i++) {
 		cx->listeners[i].cx = cx;
 		cx->listeners[i].io.fd = p->listen_fds[i];
 		cx->listeners[i].io.cb = conn_accept;
 		cx->listeners[i].proxy = p->listen_proxy[i];
+		cx->listeners[i].tls = p->listen_tls[i] && p->tls_ctx != NULL;
 	}
 	conn_listen_update(cx);
 	for (i = 0; i < cx->nlisten; i++) {
@@ -1020,4 +1281,6 @@ conn_ctx_free(struct conn_ctx *cx)
 		cx->free_blocks = b->next;
 		free(b);
 	}
+	free(cx->tls_buf);
+	cx->tls_buf = NULL;
 }

@@ -38,6 +38,7 @@
 #define CONN_EMFILE_LOG_MS 60000
 #define CONN_BUDGET 32            /* requests per connection per turn */
 #define CONN_SEND_CHUNK (512 * 1024) /* file bytes per sendfile, then the next connection */
+#define CONN_TLS_BUF (64 * 1024)  /* TLS: body bytes read per pread, sealed 16 KiB a record */
 
 struct conn;
 
@@ -46,6 +47,7 @@ struct conn_listener {
 	struct conn_ctx *cx;
 	int registered;
 	int proxy;                    /* a PROXY protocol header comes first */
+	int tls;                      /* connections start with a TLS handshake */
 };
 
 /* The serving state of one worker; owned by worker.c. */
@@ -66,6 +68,10 @@ struct conn_ctx {
 	int want_stop;                /* max_requests reached */
 	int log_failed;               /* an access-log write failed (logged once) */
 	struct loop_timer emfile_timer;
+	char *tls_buf;                /* CONN_TLS_BUF bytes of plaintext to seal */
+	struct conn *tls_owner;       /* whose bytes tls_buf holds, or NULL */
+	uint64_t tls_pos;             /* ... from this offset of its reply */
+	size_t tls_len;
 
 	int nconns;
 	struct conn *all;             /* every open connection */

@@ -25,6 +25,7 @@
 #include "server/file.h"
 #include "server/loop.h"
 #include "server/mimefile.h"
+#include "server/tls.h"
 
 #define WORKER_DEFAULT_INTERVAL_MS 1000
 #define WORKER_ORPHAN_GRACE_MS 30000  /* drain time when the supervisor is gone */
@@ -214,6 +215,9 @@ worker_command(struct worker *w, const struct msg *m, int *fds, int nfds)
 			log_warn("access log reopen(%s)", w->p->access_log);
 		w->cx.log_failed = 0;
 		file_cache_drop_all(w->fc);
+		break;
+	case MSG_TLS_KEYS:
+		tls_ticket_keys_set(&m->u.tls_keys);
 		break;
 	default:
 		log_warnx("worker %d: unexpected %s on the channel", w->p->slot,

@@ -18,6 +18,8 @@
 #define WORKER_EXIT_OK 0        /* graceful: retired, recycled or stopped */
 #define WORKER_EXIT_FATAL 2     /* could not initialise: back off */
 
+struct ssl_ctx_st;
+
 struct worker_params {
 	int slot;
 	unsigned generation;
@@ -26,6 +28,8 @@ struct worker_params {
 	unsigned char listen_proxy[WORKER_MAX_LISTEN]; /* expects a PROXY header */
 	int nproxy_from;
 	struct proxy_cidr proxy_from[PROXY_FROM_MAX];  /* who may send one */
+	unsigned char listen_tls[WORKER_MAX_LISTEN]; /* 1: listen_fds[i] speaks TLS */
+	struct ssl_ctx_st *tls_ctx;  /* built by the supervisor before fork; NULL without TLS */
 	int channel_fd;      /* worker's end of the channel */
 	mqd_t stats_mq;      /* opened for non-blocking send, or (mqd_t)-1 */
 

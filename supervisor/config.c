@@ -467,17 +467,57 @@ config_listen_resolve(const char *host, const char *port, bool v6, const char *t
 	return n == 0 ? -1 : n;
 }
 
+/* Splits the flags after the address ("127.0.0.1:443 tls proxy_protocol")
+ * off into addr and sets them in *out. Returns 0, or -1 with msg filled. */
+static int
+config_listen_flags(const char *v, char *addr, size_t addrlen,
+    struct config_listen *out, char *msg, size_t msglen)
+{
+	char q[CONFIG_ECHO_MAX + 8], word[64];
+	size_t n = strcspn(v, " \t");
+	const char *p = v + n;
+
+	out->tls = out->proxy_protocol = false;
+	if (n >= addrlen) {
+		config_errf(msg, msglen, "address too long (at most %zu bytes)", addrlen - 1);
+		return -1;
+	}
+	memcpy(addr, v, n);
+	addr[n] = '\0';
+	for (;;) {
+		p += strspn(p, " \t");
+		if (*p == '\0')
+			return 0;
+		n = strcspn(p, " \t");
+		snprintf(word, sizeof(word), "%.*s", (int)n, p);
+		if (strcmp(word, "tls") == 0)
+			out->tls = true;
+		else if (strcmp(word, "proxy_protocol") == 0)
+			out->proxy_protocol = true;
+		else {
+			config_errf(msg, msglen, "unknown flag %s after the address "
+			    "(expected \"tls\" or \"proxy_protocol\")", config_quote(word, q, sizeof(q)));
+			return -1;
+		}
+		p += n;
+	}
+}
+
 /* Parses one listen value into up to max entries; returns how many. */
 static int
-config_listen_parse(const char *v, struct config_listen *out, int max, char *msg,
+config_listen_parse(const char *value, struct config_listen *out, int max, char *msg,
     size_t msglen)
 {
-	char host[256], q[CONFIG_ECHO_MAX + 8];
+	char host[256], q[CONFIG_ECHO_MAX + 8], v[sizeof(out[0].text)];
 	const char *port;
 	long long pn;
+	struct config_listen flags;
 	bool v6;
+	int n;
 
 	msg[0] = '\0';
+	if (config_listen_flags(value, v, sizeof(v), &flags, msg, msglen) == -1)
+		return -1;
 	if (config_listen_split(v, host, sizeof(host), &port, &v6, msg, msglen) == -1) {
 		if (msg[0] == '\0')
 			config_errf(msg, msglen, "expected HOST:PORT, [IPv6]:PORT, *:PORT "
@@ -494,7 +534,12 @@ config_listen_parse(const char *v, struct config_listen *out, int max, char *msg
 		    sizeof(out[0].text) - 1);
 		return -1;
 	}
-	return config_listen_resolve(host, port, v6, v, out, max, msg, msglen);
+	n = config_listen_resolve(host, port, v6, v, out, max, msg, msglen);
+	for (int i = 0; i < n; i++) {
+		out[i].tls = flags.tls;
+		out[i].proxy_protocol = flags.proxy_protocol;
+	}
+	return n;
 }
 
 /* The first listen of a source replaces the list; later ones append. */
@@ -503,17 +548,11 @@ config_set_listen(struct config *c, const struct config_key *k, const char *v,
     char *msg, size_t msglen)
 {
 	struct config_listen add[CONFIG_MAX_LISTEN];
-	char addr[CONFIG_LINE_MAX + 1];
-	bool proxy;
 	int n, base;
 
 	(void)k;
-	if (config_listen_flags(v, addr, sizeof(addr), &proxy, msg, msglen) == -1)
+	if ((n = config_listen_parse(v, add, CONFIG_MAX_LISTEN, msg, msglen)) == -1)
 		return -1;
-	if ((n = config_listen_parse(addr, add, CONFIG_MAX_LISTEN, msg, msglen)) == -1)
-		return -1;
-	for (int i = 0; i < n; i++)
-		add[i].proxy_protocol = proxy;
 	base = c->listen_fresh ? 0 : c->nlisten;
 	if (base + n > CONFIG_MAX_LISTEN) {
 		config_errf(msg, msglen, "too many addresses (at most %d)", CONFIG_MAX_LISTEN);
@@ -561,6 +600,10 @@ config_set_agent_listen(struct config *c, const struct config_key *k, const char
 	(void)k;
 	if (config_listen_parse(v, &c->agent, 1, msg, msglen) == -1)
 		return -1;
+	if (c->agent.tls || c->agent.proxy_protocol) {
+		config_errf(msg, msglen, "takes an address only, no flags");
+		return -1;
+	}
 	c->agent_on = true;
 	return 0;
 }
@@ -615,6 +658,12 @@ static const struct config_key config_keys[] = {
 	{ "autoindex_format", config_set_autoindex_format, 0, 0, 0, 0, "html|json" },
 	{ "proxy_protocol_from", config_set_proxy_from, 0, 0, 0, 0, "CIDR[,CIDR...]" },
 	{ "agent_listen", config_set_agent_listen, 0, 0, 0, 0, "ADDR:PORT" },
+	{ "tls_certificate", config_set_string, OFF(tls_certificate), 0, 0, "FILE" },
+	{ "tls_certificate_key", config_set_string, OFF(tls_certificate_key), 0, 0, "FILE" },
+	{ "tls_protocols", config_set_string, OFF(tls_protocols), 1, 0, "TLSv1.2 TLSv1.3" },
+	{ "tls_ciphers", config_set_string, OFF(tls_ciphers), 1, 0, "LIST" },
+	{ "tls_ciphersuites", config_set_string, OFF(tls_ciphersuites), 1, 0, "LIST" },
+	{ "tls_ticket_key_rotation", config_set_duration, OFF(tls_ticket_key_rotation_ms), 1, MS_MAX, "TIME" },
 };
 
 #define CONFIG_NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))
@@ -673,6 +722,15 @@ config_defaults(struct config *c)
 	site_defaults(&c->site);
 	config_proxy_from_parse(CONFIG_PROXY_FROM_DEFAULT, c->proxy_from, &c->nproxy_from,
 	    NULL, 0);
+	strlcpy(c->tls_protocols, "TLSv1.2 TLSv1.3", sizeof(c->tls_protocols));
+	/* Mozilla "intermediate" (v5.7): AEAD with forward secrecy only. */
+	strlcpy(c->tls_ciphers, "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+	    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+	    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"
+	    "DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384", sizeof(c->tls_ciphers));
+	strlcpy(c->tls_ciphersuites, "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:"
+	    "TLS_CHACHA20_POLY1305_SHA256", sizeof(c->tls_ciphersuites));
+	c->tls_ticket_key_rotation_ms = 3600000;
 }
 
 int
@@ -972,6 +1030,20 @@ config_check_paths(const struct config *c, char *err, size_t errlen)
 	return 0;
 }
 
+/* A TLS listener needs a certificate; the files themselves are read by
+ * supervisor/tls_conf.c (for -t, at start and on reload). */
+static int
+config_check_tls(const struct config *c, char *err, size_t errlen)
+{
+	for (int i = 0; i < c->nlisten; i++)
+		if (c->listen[i].tls && c->tls_certificate[0] == '\0') {
+			config_errf(err, errlen, "listen %s tls: tls_certificate is not set",
+			    c->listen[i].text);
+			return -1;
+		}
+	return 0;
+}
+
 /* Binding is left to the supervisor, which reports unbindable addresses. */
 int
 config_validate(const struct config *c, char *err, size_t errlen)
@@ -993,6 +1065,8 @@ config_validate(const struct config *c, char *err, size_t errlen)
 		return -1;
 	if (c->site.mime_types[0] != '\0' &&
 	    mimefile_check(c->site.mime_types, err, errlen) == -1)
+		return -1;
+	if (config_check_tls(c, err, errlen) == -1)
 		return -1;
 	return config_check_paths(c, err, errlen);
 }
@@ -1197,6 +1271,8 @@ config_absolute_paths(struct config *c)
 	config_absolute(c->status_pipe, sizeof(c->status_pipe), false);
 	config_absolute(c->error_log, sizeof(c->error_log), false);
 	config_absolute(c->site.mime_types, sizeof(c->site.mime_types), false);
+	config_absolute(c->tls_certificate, sizeof(c->tls_certificate), false);
+	config_absolute(c->tls_certificate_key, sizeof(c->tls_certificate_key), false);
 	if (strcmp(c->access_log, "-") != 0 && strcmp(c->access_log, "off") != 0)
 		config_absolute(c->access_log, sizeof(c->access_log), false);
 }

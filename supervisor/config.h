@@ -29,6 +29,7 @@ struct config_listen {
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
 	bool proxy_protocol;          /* "ADDR proxy_protocol": PROXY header first */
+	bool tls;                     /* "ADDR:PORT tls": a TLS listener (DESIGN §12) */
 };
 
 enum status_format { STATUS_JSON, STATUS_TEXT, STATUS_OPENMETRICS };
@@ -71,6 +72,13 @@ struct config {
 	struct proxy_cidr proxy_from[PROXY_FROM_MAX];
 	bool agent_on;                /* agent_listen set */
 	struct config_listen agent;   /* HAProxy agent-check address */
+	/* TLS (DESIGN §12); the files are read by the supervisor (supervisor/tls_conf.c) */
+	char tls_certificate[PATH_MAX];
+	char tls_certificate_key[PATH_MAX];
+	char tls_protocols[64];       /* "TLSv1.2 TLSv1.3" */
+	char tls_ciphers[512];        /* TLS 1.2 cipher list, OpenSSL syntax */
+	char tls_ciphersuites[256];   /* TLS 1.3 suites */
+	int tls_ticket_key_rotation_ms;
 	/* Internal to config.c: the next "listen" replaces the list instead of
 	 * appending (true after defaults, at the start of a file, before flags). */
 	bool listen_fresh;

@@ -13,33 +13,6 @@
 #define SEP " \t"
 
 int
-config_listen_flags(const char *v, char *addr, size_t addrlen, bool *proxy,
-    char *msg, size_t msglen)
-{
-	size_t n = strcspn(v, SEP), f;
-	const char *p;
-
-	*proxy = false;
-	if (n >= addrlen) {
-		snprintf(msg, msglen, "address too long");
-		return -1;
-	}
-	memcpy(addr, v, n);
-	addr[n] = '\0';
-	for (p = v + n; *(p += strspn(p, SEP)) != '\0'; p += f) {
-		f = strcspn(p, SEP);
-		if (f == strlen("proxy_protocol") && strncmp(p, "proxy_protocol", f) == 0)
-			*proxy = true;
-		else {
-			snprintf(msg, msglen, "unknown listen flag \"%.*s\" (expected proxy_protocol)",
-			    f > 32 ? 32 : (int)f, p);
-			return -1;
-		}
-	}
-	return 0;
-}
-
-int
 config_proxy_from_parse(const char *v, struct proxy_cidr *list, int *n,
     char *msg, size_t msglen)
 {

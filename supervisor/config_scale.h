@@ -12,10 +12,6 @@
 
 #define CONFIG_PROXY_FROM_DEFAULT "127.0.0.1/8, ::1"
 
-/* Splits "ADDR [flag ...]" (space separated) into the address, copied to
- * addr, and its flags. Known flag: proxy_protocol. 0, or -1 with msg. */
-int config_listen_flags(const char *v, char *addr, size_t addrlen, bool *proxy,
-    char *msg, size_t msglen);
 /* "CIDR, CIDR ..." (commas and/or spaces) replacing list[0..*n). 0, or -1
  * with msg (which may be NULL) and the list untouched. */
 int config_proxy_from_parse(const char *v, struct proxy_cidr *list, int *n,

@@ -233,6 +233,31 @@ print_summary(FILE *out, const char *s)
 	print_upgrades(out, s);
 }
 
+/* The tls object (DESIGN §12), when there is one: what an operator checks
+ * before a certificate runs out. */
+static void
+print_tls(FILE *out, const char *s)
+{
+	const char *t = ctl_json_get(s, "tls"), *c;
+	char file[1024], when[32], left[32];
+	double in;
+
+	if (t == NULL)
+		return;
+	fputs("tls:          ", out); print_count(out, t, "handshakes");
+	fputs(" handshakes, ", out); print_count(out, t, "resumed");
+	fputs(" resumed, ", out); print_count(out, t, "handshake_errors");
+	fputs(" failed\n", out);
+	for (c = ctl_json_first(ctl_json_get(t, "certificates")); c != NULL; c = ctl_json_next(c)) {
+		ctl_json_str_at(c, "file", file, sizeof(file));
+		ctl_json_str_at(c, "not_after", when, sizeof(when));
+		in = ctl_json_num_at(c, "expires_in_s", 0);
+		ctl_status_duration(in > 0 ? in : 0, left, sizeof(left));
+		fprintf(out, "certificate:  %s expires %s (%s%s)\n", file, when,
+		    in > 0 ? "in " : "", in > 0 ? left : "EXPIRED");
+	}
+}
+
 static void
 print_worker(FILE *out, const char *w)
 {
@@ -260,6 +285,7 @@ ctl_status_print(FILE *out, const char *rec)
 	if (end == NULL || *rec != '{' || ctl_json_get(rec, "pid") == NULL)
 		return -1;
 	print_summary(out, rec);
+	print_tls(out, rec);
 	fputs("\nSLOT      PID  GEN STATE       REQUESTS  ACTIVE HEARTBEAT\n", out);
 	for (w = ctl_json_first(ctl_json_get(rec, "workers")); w != NULL;
 	    w = ctl_json_next(w))

@@ -16,7 +16,10 @@
 #include "supervisor/listen.h"
 #include "supervisor/status.h"
 #include "supervisor/supervisor.h"
+#include "supervisor/tls_keys.h"
 #include "supervisor/upgrade.h"
+
+#include <openssl/ssl.h>
 
 static void
 main_free_argv(char **args)
@@ -69,6 +72,20 @@ main_running(const char *pidfile)
 	return (pid_t)pid;
 }
 
+/* The certificate and key load, match and have not expired. */
+static int
+main_test_tls(const struct config *c, char *err, size_t errlen)
+{
+	SSL_CTX *ctx;
+	time_t not_after;
+
+	if (tls_conf_load(c, &ctx, &not_after, err, errlen) == -1)
+		return -1;
+	if (ctx != NULL)
+		SSL_CTX_free(ctx);
+	return 0;
+}
+
 /*
  * -t also proves what only the kernel can: every address can be bound. An
  * address in use while this configuration's preforkd runs is taken to be
@@ -89,7 +106,7 @@ main_test(const struct config *c, char *err, size_t errlen)
 	if (c->status_pipe[0] != '\0' &&
 	    status_check_path(c->status_pipe, false, err, errlen) == -1)
 		return -1;
-	return 0;
+	return main_test_tls(c, err, errlen);
 }
 
 int

@@ -70,8 +70,11 @@ spawn_params(const struct spawn_args *a, int chan, mqd_t q, struct worker_params
 	memset(p, 0, sizeof(*p));
 	p->slot = a->slot;
 	p->generation = a->generation;
-	for (int i = 0; i < a->nlisten && i < WORKER_MAX_LISTEN; i++)
+	for (int i = 0; i < a->nlisten && i < WORKER_MAX_LISTEN; i++) {
+		p->listen_tls[p->nlisten] = a->listen_tls != NULL && a->listen_tls[i];
 		p->listen_fds[p->nlisten++] = a->listen_fds[i];
+	}
+	p->tls_ctx = a->tls_ctx;
 	config_scale_params(c, p);
 	p->channel_fd = chan;
 	p->stats_mq = q;

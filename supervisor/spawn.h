@@ -12,6 +12,8 @@
 
 #include "supervisor/config.h"
 
+struct ssl_ctx_st;
+
 struct spawn_args {
 	const struct config *conf;
 	const int *listen_fds;
@@ -21,6 +23,8 @@ struct spawn_args {
 	const sigset_t *sigmask;     /* the mask to restore in the child */
 	int slot;
 	unsigned generation;
+	const unsigned char *listen_tls;  /* per listen_fds entry: 1 = TLS */
+	struct ssl_ctx_st *tls_ctx;       /* inherited by the fork; NULL without TLS */
 };
 
 /* Forks one worker. Returns its pid and the supervisor's channel end in

@@ -27,6 +27,8 @@
 #include <bsd/string.h>
 #include <bsd/unistd.h>
 
+#include <openssl/ssl.h>
+
 #include "ipc/channel.h"
 #include "ipc/clock.h"
 #include "ipc/log.h"
@@ -45,6 +47,7 @@
 #include "supervisor/signals.h"
 #include "supervisor/spawn.h"
 #include "supervisor/status.h"
+#include "supervisor/tls_keys.h"
 #include "supervisor/upgrade.h"
 
 #define SUP_MAX_LISTENERS (2 * CONFIG_MAX_LISTEN)
@@ -107,6 +110,7 @@ struct sup {
 	bool stopping, quitting, ready_pending;
 	struct agent agent;          /* HAProxy agent-check (agent.c) */
 	struct snapshot snap;
+	struct tls_state tls;
 };
 
 static uint64_t
@@ -144,6 +148,17 @@ sup_listen_fds(const struct sup *s, int *fds)
 		if (s->listeners[i].fd != -1 && s->listeners[i].active)
 			fds[n++] = s->listeners[i].fd;
 	return n;
+}
+
+/* The TLS flag of each socket sup_listen_fds lists, in the same order. */
+static void
+sup_listen_tls(const struct sup *s, unsigned char *tls)
+{
+	int n = 0;
+
+	for (int i = 0; i < SUP_MAX_LISTENERS; i++)
+		if (s->listeners[i].fd != -1 && s->listeners[i].active)
+			tls[n++] = s->listeners[i].conf.tls;
 }
 
 static struct listener *
@@ -190,6 +205,7 @@ sup_listen_bind(struct sup *s, const struct config *c, bool *keep, char *err,
 
 		if (l != NULL) {
 			keep[l - s->listeners] = true;
+			l->conf.tls = c->listen[i].tls;   /* "tls" added or removed */
 			continue;
 		}
 		if ((l = sup_listener_free_slot(s)) == NULL) {
@@ -389,10 +405,12 @@ static void
 sup_spawn(struct sup *s, int slot, int64_t now)
 {
 	int fds[WORKER_MAX_LISTEN];
+	unsigned char tls[WORKER_MAX_LISTEN];
 	struct spawn_args a = {
 		.conf = &s->conf, .listen_fds = fds, .stats_queue = s->statsq_name,
 		.sigmask = &s->sigmask, .slot = slot, .generation = s->generation,
 		.access_log_fd = s->access_fd,
+		.listen_tls = tls, .tls_ctx = s->tls.ctx,
 	};
 	struct proc *p;
 	int chan;
@@ -409,6 +427,7 @@ sup_spawn(struct sup *s, int slot, int64_t now)
 	}
 	s->table_warned = false;
 	a.nlisten = sup_listen_fds(s, fds);
+	sup_listen_tls(s, tls);
 	pid = spawn_worker(&a, &chan);
 	if (pid == -1) {
 		log_warn("fork for worker %d", slot);
@@ -743,6 +762,8 @@ sup_reload(struct sup *s)
 	struct config *nc;
 	char err[CONFIG_ERR_LEN];
 	int test_only = 0;
+	SSL_CTX *ctx = NULL;
+	time_t not_after;
 
 	notify_systemd("RELOADING=1");
 	if ((nc = malloc(sizeof(*nc))) == NULL) {
@@ -750,13 +771,17 @@ sup_reload(struct sup *s)
 		return;
 	}
 	if (config_from_args(nc, s->argc, s->argv, &test_only, err, sizeof(err)) != 0 ||
+	    tls_conf_load(nc, &ctx, &not_after, err, sizeof(err)) == -1 ||
 	    sup_listen_bind(s, nc, keep, err, sizeof(err)) == -1) {
 		log_warnx("reload failed: %s; keeping the old configuration", err);
 		notify_systemd("READY=1");
+		if (ctx != NULL)
+			SSL_CTX_free(ctx);
 		free(nc);
 		return;
 	}
 	sup_listen_commit(s, keep);
+	tls_conf_commit(&s->tls, nc, ctx, not_after);
 	sup_reload_commit(s, nc);
 	free(nc);
 	log_info("reloaded: generation %u, %d workers", s->generation, s->target);
@@ -1004,6 +1029,47 @@ sup_converge(struct sup *s, int64_t now)
 		sup_listen_close_unused(s, false);
 }
 
+/* ---- TLS session-ticket keys -------------------------------------------- */
+
+/* Sends the current keys down every live channel. A worker that misses
+ * one rotation (full channel) keeps sealing with the previous key, which
+ * every worker still accepts for two more rotations. */
+static void
+sup_tls_broadcast(struct sup *s)
+{
+	struct msg m;
+
+	for (int i = 0; i < PROCS_MAX; i++) {
+		struct proc *p = &s->procs.p[i];
+
+		if (p->pid <= 0 || p->chan_fd == -1 || p->state == PROC_FREE)
+			continue;
+		memset(&m, 0, sizeof(m));
+		m.u.tls_keys = s->tls.keys;
+		if (channel_send(p->chan_fd, &m, MSG_TLS_KEYS) == -1)
+			log_warn("worker %d (pid %d): sending tls_keys", p->slot, (int)p->pid);
+	}
+	explicit_bzero(&m, sizeof(m));
+}
+
+/* The first key when TLS comes up; a new one every tls_ticket_key_rotation. */
+static void
+sup_tls_tick(struct sup *s, int64_t now)
+{
+	if (s->tls.ctx == NULL || (s->tls.keys.nkeys > 0 && now < s->tls.rotate_ms))
+		return;
+	s->tls.rotate_ms = now + s->conf.tls_ticket_key_rotation_ms;
+	if (tls_keys_rotate(&s->tls) == -1) {
+		log_warn("getrandom: session-ticket keys not rotated");
+		return;
+	}
+	if (s->tls.keys.nkeys > 1) {
+		s->tls.rotations++;
+		log_info("tls: session-ticket keys rotated (%" PRIu64 ")", s->tls.rotations);
+	}
+	sup_tls_broadcast(s);
+}
+
 /* ---- status ------------------------------------------------------------- */
 
 static void
@@ -1046,6 +1112,11 @@ sup_snapshot(struct sup *s, int64_t now)
 	if (s->conf.agent_on) {
 		strlcpy(sn->agent_state, s->agent.state, sizeof(sn->agent_state));
 		strlcpy(sn->agent_answer, s->agent.answer, sizeof(sn->agent_answer));
+	}
+	if ((sn->tls = s->tls.ctx != NULL)) {
+		sn->tls_ticket_key_rotations = s->tls.rotations;
+		strlcpy(sn->tls_certificate, s->tls.certificate, sizeof(sn->tls_certificate));
+		sn->tls_not_after = s->tls.not_after;
 	}
 	for (int i = 0; i < PROCS_MAX && sn->nworkers < SNAPSHOT_MAX_WORKERS; i++)
 		if (s->procs.p[i].state != PROC_FREE)
@@ -1169,6 +1240,8 @@ sup_timeout(const struct sup *s, int64_t now)
 		if (st < next)
 			next = st;
 	}
+	if (s->tls.ctx != NULL && s->tls.rotate_ms < next)
+		next = s->tls.rotate_ms;
 	if (next <= now)
 		return 0;
 	return next - now > SUP_MAX_WAIT_MS ? SUP_MAX_WAIT_MS : (int)(next - now);
@@ -1269,6 +1342,7 @@ sup_loop(struct sup *s)
 
 	/* The first generation before the first wait, which could otherwise
 	 * sleep up to SUP_MAX_WAIT_MS before anything serves. */
+	sup_tls_tick(s, clock_mono_ms());
 	sup_converge(s, clock_mono_ms());
 	for (;;) {
 		now = clock_mono_ms();
@@ -1284,6 +1358,7 @@ sup_loop(struct sup *s)
 		if (sup_done(s))
 			return;
 		if (!s->stopping && !s->quitting) {
+			sup_tls_tick(s, now);
 			sup_converge(s, now);
 			sup_status(s, now);
 		}
@@ -1375,6 +1450,7 @@ sup_cleanup(struct sup *s)
 		close(s->epfd);
 	if (s->sigfd != -1)
 		close(s->sigfd);
+	tls_state_free(&s->tls);
 }
 
 /* Everything that can fail with a message on the terminal: the pidfile lock,
@@ -1384,6 +1460,8 @@ sup_prepare(struct sup *s)
 {
 	bool keep[SUP_MAX_LISTENERS];
 	char err[CONFIG_ERR_LEN];
+	SSL_CTX *ctx = NULL;
+	time_t not_after;
 
 	/* A new supervisor of an upgrade takes the pidfile once it is ready. */
 	if (s->conf.pidfile[0] != '\0' && !s->up.inherited &&
@@ -1400,6 +1478,9 @@ sup_prepare(struct sup *s)
 	if (s->conf.agent_on && !s->up.inherited &&
 	    agent_sync(&s->agent, &s->conf.agent, 0, &(int){ 0 }, err, sizeof(err)) == -1)
 		goto fail;
+	if (tls_conf_load(&s->conf, &ctx, &not_after, err, sizeof(err)) == -1)
+		goto fail;
+	tls_conf_commit(&s->tls, &s->conf, ctx, not_after);
 	if (s->conf.status_pipe[0] != '\0') {
 		if (status_open(&s->status, s->conf.status_pipe, err, sizeof(err)) == -1)
 			goto fail;

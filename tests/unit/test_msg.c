@@ -64,11 +64,12 @@ Test(msg, payload_sizes)
 	cr_expect_eq(msg_payload_size(MSG_REOPEN_LOGS), 0);
 	cr_expect_eq(msg_payload_size(MSG_READY), 8);
 	cr_expect_eq(msg_payload_size(MSG_HEARTBEAT), 16);
-	cr_expect_eq(msg_payload_size(MSG_STATS), 104);
+	cr_expect_eq(msg_payload_size(MSG_STATS), 128);
+	cr_expect_eq(msg_payload_size(MSG_TLS_KEYS), 8 + 3 * 80);
 	cr_expect_eq(msg_payload_size(MSG_CONTROL), 8);
 	cr_expect_eq(msg_payload_size(0), 0);
 	cr_expect_eq(msg_payload_size(99), 0);
-	cr_expect_eq(MSG_MAX_SIZE, 16 + 104);
+	cr_expect_eq(MSG_MAX_SIZE, 16 + sizeof(struct msg_tls_keys));
 }
 
 Test(msg, encode_fills_header)
@@ -153,7 +154,7 @@ Test(msg, roundtrip_stats)
 	struct msg out;
 	size_t len = msg_encode(&m, MSG_STATS);
 
-	msg_roundtrip(&m, MSG_STATS, 120);
+	msg_roundtrip(&m, MSG_STATS, 144);
 	cr_assert_eq(msg_decode_bytes(&m, len, &out), MSG_OK);
 	cr_expect_eq(out.u.stats.c.bytes_out, 1234567890123ULL);
 	cr_expect_eq(out.u.stats.c.responses[3], 5);
@@ -177,6 +178,31 @@ Test(msg, decode_zero_bytes)
 	struct msg out;
 
 	cr_expect_eq(msg_decode("", 0, &out), MSG_ERR_SHORT);
+}
+
+/* The session-ticket keys go down every channel (DESIGN §12): all three
+ * keys arrive intact; a count outside 1..3 is refused. */
+Test(msg, roundtrip_tls_keys)
+{
+	struct msg m, out;
+	size_t len;
+
+	memset(&m, 0, sizeof(m));
+	m.u.tls_keys.nkeys = 3;
+	for (int i = 0; i < 3; i++) {
+		memset(m.u.tls_keys.keys[i].name, 0x10 + i, 16);
+		memset(m.u.tls_keys.keys[i].aes, 0x20 + i, 32);
+		memset(m.u.tls_keys.keys[i].hmac, 0x30 + i, 32);
+	}
+	msg_roundtrip(&m, MSG_TLS_KEYS, 16 + 248);
+	len = msg_encode(&m, MSG_TLS_KEYS);
+	cr_assert_eq(msg_decode_bytes(&m, len, &out), MSG_OK);
+	cr_expect_eq(out.u.tls_keys.keys[2].hmac[31], 0x32);
+	cr_expect_str_eq(msg_type_name(MSG_TLS_KEYS), "tls_keys");
+	m.u.tls_keys.nkeys = 0;
+	cr_expect_eq(msg_decode_bytes(&m, len, &out), MSG_ERR_VALUE);
+	m.u.tls_keys.nkeys = 4;
+	cr_expect_eq(msg_decode_bytes(&m, len, &out), MSG_ERR_VALUE);
 }
 
 Test(msg, decode_header_short_by_one)
