@@ -9,6 +9,8 @@ import subprocess
 import threading
 import time
 
+import pytest
+
 from conftest import SBIN_DIRS, free_port, wait_for
 
 HAPROXY = shutil.which("haproxy", path=os.pathsep.join(SBIN_DIRS + ("/usr/bin",)))
@@ -168,3 +170,15 @@ def kill_instance(srv):
     """SIGKILL the supervisor and every worker (its process group)."""
     os.killpg(srv.pid, signal.SIGKILL)
     srv.proc.wait(10)
+
+
+# Shared by the haproxy test files: their skip mark and a three-instance farm.
+needs_haproxy = pytest.mark.skipif(HAPROXY is None, reason="haproxy not installed "
+                                   "(scripts/install-deps test installs it)")
+
+
+@pytest.fixture
+def farm(make_server, tmp_path):
+    f = Farm(make_server, tmp_path)
+    yield f
+    f.close()

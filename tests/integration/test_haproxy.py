@@ -5,20 +5,10 @@ instance is routed around. Assertions are on haproxy's own stats socket."""
 import socket
 import subprocess
 
-import pytest
-
 from conftest import PREFORKCTL, wait_for
-from haproxy_lib import CLIENT_ADDR, HAPROXY, Farm, get, kill_instance
+from haproxy_lib import CLIENT_ADDR, Farm, farm, get, kill_instance, needs_haproxy  # noqa: F401 (farm)
 
-pytestmark = pytest.mark.skipif(HAPROXY is None, reason="haproxy not installed "
-                                "(scripts/install-deps test installs it)")
-
-
-@pytest.fixture
-def farm(make_server, tmp_path):
-    f = Farm(make_server, tmp_path)
-    yield f
-    f.close()
+pytestmark = needs_haproxy
 
 
 def served(srv):

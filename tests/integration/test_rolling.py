@@ -4,23 +4,13 @@ and a failure names the instance and leaves the others serving."""
 import os
 import subprocess
 
-import pytest
-
 from conftest import PREFORKCTL, PREFORKD, wait_for
-from haproxy_lib import HAPROXY, Farm, Load, get
+from haproxy_lib import Load, farm, get, needs_haproxy  # noqa: F401 (farm)
 
 ROLLING = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts",
                        "rolling-restart")
 
-pytestmark = pytest.mark.skipif(HAPROXY is None, reason="haproxy not installed "
-                                "(scripts/install-deps test installs it)")
-
-
-@pytest.fixture
-def farm(make_server, tmp_path):
-    f = Farm(make_server, tmp_path)
-    yield f
-    f.close()
+pytestmark = needs_haproxy
 
 
 def pid_of(srv):
