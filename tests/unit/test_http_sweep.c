@@ -17,6 +17,7 @@
 #include "server/http_util.h"
 #include "server/path.h"
 #include "server/response.h"
+#include "tests/unit/reply_text.h"
 #include "tests/unit/tmpdir.h"
 
 #define ETAG "\"5f-10-2a\""
@@ -213,36 +214,16 @@ reqhdr(const char *name, const char *value)
 static void
 run(void)
 {
-	memset(&rep, 0, sizeof(rep));
-	rep.hdr = hdrbuf;
-	rep.hdr_cap = sizeof(hdrbuf);
-	response_reset(&rep);
-	response_build(&ctx, &req, &rep);
+	reply_run(&ctx, &req, &rep, hdrbuf, sizeof(hdrbuf));
 }
 
-static char *
-head(void)
-{
-	static char s[16384];
-
-	memcpy(s, rep.hdr, rep.hdr_len);
-	s[rep.hdr_len] = '\0';
-	return s;
-}
-
+/* The body, which these replies always hold in memory. */
 static char *
 body(void)
 {
-	static char s[65536];
-	size_t n = 0;
-
-	for (int i = 0; i < rep.nseg; i++) {
+	for (int i = 0; i < rep.nseg; i++)
 		cr_assert_not_null(rep.seg[i].p);
-		memcpy(s + n, rep.seg[i].p, rep.seg[i].len);
-		n += rep.seg[i].len;
-	}
-	s[n] = '\0';
-	return s;
+	return reply_body_text(&rep);
 }
 
 static void
@@ -254,7 +235,7 @@ location_is(const char *path, const char *query, const char *want)
 	run();
 	cr_assert_eq(rep.status, 301, "%s: status %d", path, rep.status);
 	snprintf(line, sizeof(line), "\r\nLocation: %s\r\n", want);
-	cr_assert_not_null(strstr(head(), line), "%s:\n%s", path, head());
+	cr_assert_not_null(strstr(reply_head_text(&rep), line), "%s:\n%s", path, reply_head_text(&rep));
 	response_release(&ctx, &rep);
 }
 
@@ -277,7 +258,7 @@ Test(sweep_build, preconditions_on_files_and_ranges)
 	reqhdr("If-Match", "\"nope\"");
 	run();
 	cr_assert_eq(rep.status, 412);
-	cr_assert_eq(strncmp(head(), "HTTP/1.1 412 Precondition Failed\r\n", 34), 0);
+	cr_assert_eq(strncmp(reply_head_text(&rep), "HTTP/1.1 412 Precondition Failed\r\n", 34), 0);
 	cr_assert_eq(rep.close, 0);
 	response_release(&ctx, &rep);
 
@@ -377,9 +358,9 @@ Test(sweep_build, head_allocation_failure_is_500_without_body)
 	long_redirect();
 	run();
 	cr_assert_eq(rep.status, 500);
-	cr_assert_eq(strncmp(head(), "HTTP/1.1 500 Internal Server Error\r\n", 36), 0,
-	    "%s", head());
-	cr_assert_not_null(strstr(head(), "\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"));
+	cr_assert_eq(strncmp(reply_head_text(&rep), "HTTP/1.1 500 Internal Server Error\r\n", 36), 0,
+	    "%s", reply_head_text(&rep));
+	cr_assert_not_null(strstr(reply_head_text(&rep), "\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"));
 	cr_assert_eq(rep.nseg, 0);
 	cr_assert_eq(rep.body_len, 0);
 	cr_assert_eq(rep.close, 1);

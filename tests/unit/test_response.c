@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "server/file.h"
+#include "tests/unit/reply_text.h"
 #include "tests/unit/tmpdir.h"
 #include "server/response.h"
 
@@ -178,41 +179,9 @@ do_req(enum http_method m, const char *path, const char *query)
 static void
 run(void)
 {
-	memset(&rep, 0, sizeof(rep));
-	rep.hdr = hdrbuf;
-	rep.hdr_cap = sizeof(hdrbuf);
-	response_reset(&rep);
-	response_build(&ctx, &req, &rep);
+	reply_run(&ctx, &req, &rep, hdrbuf, sizeof(hdrbuf));
 }
 
-static char *
-head(void)
-{
-	static char s[2048];
-
-	memcpy(s, rep.hdr, rep.hdr_len);
-	s[rep.hdr_len] = '\0';
-	return s;
-}
-
-static char *
-body(void)
-{
-	static char s[8192];
-	size_t n = 0;
-	int i;
-
-	for (i = 0; i < rep.nseg; i++) {
-		if (rep.seg[i].p != NULL)
-			memcpy(s + n, rep.seg[i].p, rep.seg[i].len);
-		else
-			cr_assert_eq(pread(rep.fd, s + n, rep.seg[i].len, rep.seg[i].off),
-			    (ssize_t)rep.seg[i].len);
-		n += rep.seg[i].len;
-	}
-	s[n] = '\0';
-	return s;
-}
 
 Test(response_build, file_200_exact)
 {
@@ -223,8 +192,8 @@ Test(response_build, file_200_exact)
 	snprintf(want, sizeof(want), "HTTP/1.1 200 OK\r\nDate: " DATE "\r\nServer: preforkd\r\n"
 	    "Content-Type: text/plain; charset=utf-8\r\nLast-Modified: " LM "\r\n"
 	    "ETag: %s\r\nAccept-Ranges: bytes\r\nContent-Length: 6\r\n\r\n", rep.fe->etag);
-	cr_assert_str_eq(head(), want);
-	cr_assert_str_eq(body(), "hello\n");
+	cr_assert_str_eq(reply_head_text(&rep), want);
+	cr_assert_str_eq(reply_body_text(&rep), "hello\n");
 	cr_assert_eq(rep.close, 0);
 	response_release(&ctx, &rep);
 }
@@ -234,7 +203,7 @@ Test(response_build, head_has_no_body)
 	do_req(HTTP_M_HEAD, "/a.txt", NULL);
 	run();
 	cr_assert_eq(rep.status, 200);
-	cr_assert_not_null(strstr(head(), "Content-Length: 6\r\n"));
+	cr_assert_not_null(strstr(reply_head_text(&rep), "Content-Length: 6\r\n"));
 	cr_assert_eq(rep.nseg, 0);
 	response_release(&ctx, &rep);
 }
@@ -252,7 +221,7 @@ Test(response_build, not_modified_and_ranges)
 	run();
 	snprintf(want, sizeof(want), "HTTP/1.1 304 Not Modified\r\nDate: " DATE "\r\n"
 	    "Server: preforkd\r\nLast-Modified: " LM "\r\nETag: %s\r\n\r\n", etag);
-	cr_assert_str_eq(head(), want);
+	cr_assert_str_eq(reply_head_text(&rep), want);
 	cr_assert_eq(rep.nseg, 0);
 	response_release(&ctx, &rep);
 
@@ -263,28 +232,28 @@ Test(response_build, not_modified_and_ranges)
 	    "Server: preforkd\r\nContent-Type: text/plain; charset=utf-8\r\n"
 	    "Last-Modified: " LM "\r\nETag: %s\r\nAccept-Ranges: bytes\r\n"
 	    "Content-Range: bytes 1-3/6\r\nContent-Length: 3\r\n\r\n", etag);
-	cr_assert_str_eq(head(), want);
-	cr_assert_str_eq(body(), "ell");
+	cr_assert_str_eq(reply_head_text(&rep), want);
+	cr_assert_str_eq(reply_body_text(&rep), "ell");
 	response_release(&ctx, &rep);
 
 	req.range = S("bytes=10-");
 	run();
 	cr_assert_eq(rep.status, 416);
-	cr_assert_not_null(strstr(head(), "\r\nContent-Range: bytes */6\r\n"));
+	cr_assert_not_null(strstr(reply_head_text(&rep), "\r\nContent-Range: bytes */6\r\n"));
 	response_release(&ctx, &rep);
 
 	req.range = S("bytes=0-0,4-");
 	run();
 	cr_assert_eq(rep.status, 206);
-	cr_assert_not_null(strstr(head(), "Content-Type: multipart/byteranges; boundary="));
+	cr_assert_not_null(strstr(reply_head_text(&rep), "Content-Type: multipart/byteranges; boundary="));
 	{
 		char cl[32];
 
 		snprintf(cl, sizeof(cl), "Content-Length: %llu\r\n", (unsigned long long)rep.body_len);
-		cr_assert_not_null(strstr(head(), cl), "%s", head());
+		cr_assert_not_null(strstr(reply_head_text(&rep), cl), "%s", reply_head_text(&rep));
 	}
-	cr_assert_not_null(strstr(body(), "Content-Range: bytes 0-0/6\r\n\r\nh\r\n--"));
-	cr_assert_not_null(strstr(body(), "Content-Range: bytes 4-5/6\r\n\r\no\n\r\n--"));
+	cr_assert_not_null(strstr(reply_body_text(&rep), "Content-Range: bytes 0-0/6\r\n\r\nh\r\n--"));
+	cr_assert_not_null(strstr(reply_body_text(&rep), "Content-Range: bytes 4-5/6\r\n\r\no\n\r\n--"));
 	response_release(&ctx, &rep);
 }
 
@@ -293,7 +262,7 @@ Test(response_build, directory_redirect_keeps_query)
 	do_req(HTTP_M_GET, "/dir", "x=1&y");
 	run();
 	cr_assert_eq(rep.status, 301);
-	cr_assert_not_null(strstr(head(), "\r\nLocation: /dir/?x=1&y\r\n"));
+	cr_assert_not_null(strstr(reply_head_text(&rep), "\r\nLocation: /dir/?x=1&y\r\n"));
 	response_release(&ctx, &rep);
 }
 
@@ -302,12 +271,12 @@ Test(response_build, index_listing_and_403)
 	do_req(HTTP_M_GET, "/idx/", NULL);
 	run();
 	cr_assert_eq(rep.status, 200);
-	cr_assert_str_eq(body(), "<p>i</p>");
+	cr_assert_str_eq(reply_body_text(&rep), "<p>i</p>");
 	response_release(&ctx, &rep);
 	do_req(HTTP_M_GET, "/dir/", NULL);
 	run();
 	cr_assert_eq(rep.status, 200);
-	cr_assert_not_null(strstr(body(), "Index of /dir/"));
+	cr_assert_not_null(strstr(reply_body_text(&rep), "Index of /dir/"));
 	response_release(&ctx, &rep);
 	params.autoindex = 0;
 	run();
@@ -343,14 +312,14 @@ Test(response_build, errors_and_methods)
 	}
 	do_req(HTTP_M_OPTIONS, "/", NULL);
 	run();
-	cr_assert_str_eq(head(), "HTTP/1.1 204 No Content\r\nDate: " DATE "\r\n"
+	cr_assert_str_eq(reply_head_text(&rep), "HTTP/1.1 204 No Content\r\nDate: " DATE "\r\n"
 	    "Server: preforkd\r\nAllow: GET, HEAD, OPTIONS\r\n\r\n");
 	response_release(&ctx, &rep);
 	do_req(HTTP_M_POST, "/a.txt", NULL);
 	req.content_length = 3;
 	run();
 	cr_assert_eq(rep.close, 1, "an unread body closes");
-	cr_assert_not_null(strstr(head(), "Connection: close\r\n"));
+	cr_assert_not_null(strstr(reply_head_text(&rep), "Connection: close\r\n"));
 	response_release(&ctx, &rep);
 }
 
@@ -359,7 +328,7 @@ Test(response_build, http10_keepalive_header)
 	do_req(HTTP_M_GET, "/a.txt", NULL);
 	req.version_minor = 0;
 	run();
-	cr_assert_not_null(strstr(head(), "\r\nConnection: keep-alive\r\n"));
+	cr_assert_not_null(strstr(reply_head_text(&rep), "\r\nConnection: keep-alive\r\n"));
 	response_release(&ctx, &rep);
 }
 
@@ -447,7 +416,7 @@ Test(response_build, multipart_with_twenty_digit_offsets)
 		char cl[48];
 
 		snprintf(cl, sizeof(cl), "Content-Length: %llu\r\n", (unsigned long long)rep.body_len);
-		cr_assert_not_null(strstr(head(), cl));
+		cr_assert_not_null(strstr(reply_head_text(&rep), cl));
 	}
 	response_release(&ctx, &rep);
 }
