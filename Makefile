@@ -9,23 +9,36 @@ DESTDIR ?=
 PYTHON  ?= /usr/bin/python3
 
 PKGS     = libbsd openssl
-CPPFLAGS += -D_GNU_SOURCE -I. $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-CFLAGS  ?= -O2 -g
-CFLAGS  += -std=c11 -Wall -Wextra -Werror -Wshadow -Wno-missing-field-initializers -MMD -MP
-LDLIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lrt
-ifeq ($(SAN),1)
-CFLAGS  += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
-LDFLAGS += -fsanitize=address,undefined
-endif
 
-IPC_SRC    = $(wildcard ipc/*.c)
+# What the build needs is kept apart from what a caller may set: `make
+# CFLAGS=-O0` or CPPFLAGS/LDLIBS from the environment add to these, never
+# drop the standard, the warnings or the header dependencies.
+CFLAGS  ?= -O2 -g
+REQ_CPPFLAGS = -D_GNU_SOURCE -I. $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+REQ_CFLAGS   = -std=c11 -Wall -Wextra -Werror -Wshadow -Wno-missing-field-initializers -MMD -MP
+REQ_LDLIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lrt
+ifeq ($(SAN),1)
+SAN_FLAGS = -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+REQ_LDFLAGS = -fsanitize=address,undefined
+endif
+COMPILE = $(CC) $(REQ_CPPFLAGS) $(CPPFLAGS) $(REQ_CFLAGS) $(CFLAGS) $(SAN_FLAGS)
+LINK    = $(CC) $(REQ_LDFLAGS) $(LDFLAGS)
+
+# Three static libraries, one per layer: each binary links what it calls.
+# preforkctl takes the control client's own objects and libipc only.
+IPC_SRC    = $(wildcard ipc/*.c ipc/base/*.c)
 SERVER_SRC = $(wildcard server/*.c)
-SUP_SRC    = $(filter-out supervisor/main.c supervisor/preforkctl.c,$(wildcard supervisor/*.c))
+SUP_SRC    = $(filter-out supervisor/main.c,$(wildcard supervisor/*.c))
+CTL_SRC    = $(wildcard supervisor/ctl/*.c)
 UNIT_SRC   = $(wildcard tests/unit/*.c)
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
-LIB_OBJ = $(call obj,$(IPC_SRC) $(SERVER_SRC) $(SUP_SRC))
+LIBIPC    = $(BUILD)/libipc.a
+LIBSERVER = $(BUILD)/libserver.a
+LIBSUP    = $(BUILD)/libsupervisor.a
+CTL_OBJ   = $(call obj,$(CTL_SRC))
 
+.SECONDARY:
 .PHONY: all run test unit integration check-asan test-asan deps deps-test bench chaos fuzz fuzz-short install clean
 
 all: $(BUILD)/preforkd $(BUILD)/preforkctl
@@ -37,16 +50,23 @@ deps-test:
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+	$(COMPILE) -c -o $@ $<
 
-$(BUILD)/preforkd: $(call obj,supervisor/main.c) $(LIB_OBJ)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(LIBIPC): $(call obj,$(IPC_SRC))
+$(LIBSERVER): $(call obj,$(SERVER_SRC))
+$(LIBSUP): $(call obj,$(SUP_SRC))
+$(LIBIPC) $(LIBSERVER) $(LIBSUP):
+	@rm -f $@
+	$(AR) rcs $@ $^
 
-$(BUILD)/preforkctl: $(call obj,supervisor/preforkctl.c) $(LIB_OBJ)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(BUILD)/preforkd: $(call obj,supervisor/main.c) $(LIBSUP) $(LIBSERVER) $(LIBIPC)
+	$(LINK) -o $@ $^ $(REQ_LDLIBS) $(LDLIBS)
 
-$(BUILD)/unit-tests: $(call obj,$(UNIT_SRC)) $(LIB_OBJ)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs criterion 2>/dev/null || echo -lcriterion)
+$(BUILD)/preforkctl: $(CTL_OBJ) $(LIBSUP) $(LIBSERVER) $(LIBIPC)
+	$(LINK) -o $@ $^ $(REQ_LDLIBS) $(LDLIBS)
+
+$(BUILD)/unit-tests: $(call obj,$(UNIT_SRC)) $(filter-out %/preforkctl.o,$(CTL_OBJ)) $(LIBSUP) $(LIBSERVER) $(LIBIPC)
+	$(LINK) -o $@ $^ $(REQ_LDLIBS) $(LDLIBS) $(shell pkg-config --libs criterion 2>/dev/null || echo -lcriterion)
 
 run: deps
 	@$(MAKE) --no-print-directory all
@@ -64,20 +84,32 @@ unit: $(BUILD)/unit-tests
 integration: all
 	PREFORKD_BUILD=$(abspath $(BUILD)) $(PYTHON) -m pytest -q -rs -p no:cacheprovider tests/integration
 
-FUZZ_SRC = $(wildcard tests/fuzz/fuzz_*.c)
-FUZZ_BIN = $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRC))
-FUZZ_LIB = $(filter-out supervisor/%,$(IPC_SRC) $(SERVER_SRC)) supervisor/config.c supervisor/config_scale.c
+# The fuzz targets are built by clang with libFuzzer into $(BUILD)/fuzz,
+# from their own instrumented copy of the libraries (config parser included).
+FUZZ_SRC  = $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN  = $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
+FUZZ_OBJ  = $(patsubst %.c,$(BUILD)/fuzz/obj/%.o,$(IPC_SRC) $(SERVER_SRC) $(wildcard supervisor/config*.c))
+FUZZ_LIB  = $(BUILD)/fuzz/libfuzzed.a
+FUZZ_CC   = clang $(REQ_CPPFLAGS) $(CPPFLAGS) -std=c11 -g -O1 -MMD -MP \
+            -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_SECS ?= 60
 
-build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB)
+$(BUILD)/fuzz/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	clang $(CPPFLAGS) -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -o $@ $^ $(LDLIBS)
+	$(FUZZ_CC) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(FUZZ_LIB): $(FUZZ_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/fuzz/%: $(BUILD)/fuzz/obj/tests/fuzz/%.o $(FUZZ_LIB)
+	$(FUZZ_CC) -fsanitize=fuzzer -o $@ $^ $(REQ_LDLIBS) $(LDLIBS)
 
 fuzz: deps-test $(FUZZ_BIN)
-	@for f in $(FUZZ_BIN); do n=$$(basename $$f); mkdir -p build/fuzz/corpus-$$n; \
+	@for f in $(FUZZ_BIN); do n=$$(basename $$f); mkdir -p $(BUILD)/fuzz/corpus-$$n; \
 	  echo "fuzz: $$n for $(FUZZ_SECS)s"; \
-	  $$f -max_total_time=$(FUZZ_SECS) -print_final_stats=0 build/fuzz/corpus-$$n tests/fuzz/corpus/$$n \
-	    > build/fuzz/$$n.log 2>&1 || { tail -40 build/fuzz/$$n.log; exit 1; }; done; echo "fuzz: no crash"
+	  $$f -max_total_time=$(FUZZ_SECS) -print_final_stats=0 $(BUILD)/fuzz/corpus-$$n tests/fuzz/corpus/$$n \
+	    > $(BUILD)/fuzz/$$n.log 2>&1 || { tail -40 $(BUILD)/fuzz/$$n.log; exit 1; }; done; echo "fuzz: no crash"
 
 fuzz-short:
 	@$(MAKE) --no-print-directory fuzz FUZZ_SECS=10
@@ -110,4 +142,4 @@ install: all
 clean:
 	rm -rf build
 
--include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD)/obj $(BUILD)/fuzz/obj -name '*.d' 2>/dev/null)

@@ -14,7 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "ipc/clock.h"
+#include "ipc/base/clock.h"
 
 #define UPTIME_MAX 1e12 /* seconds; keeps "%.1f" short whatever the input */
 

@@ -13,7 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "ipc/log.h"
+#include "ipc/base/log.h"
 #include "ipc/stats.h"
 #include "server/fdlimit.h"
 #include "server/http_parse.h"

@@ -54,7 +54,7 @@
  * token names and bounded by HTTP_CHUNK_TRAILER_MAX.
  */
 #include "server/http_parse.h"
-#include "ipc/hex.h"
+#include "ipc/base/hex.h"
 
 #include <limits.h>
 #include <string.h>

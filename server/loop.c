@@ -5,7 +5,7 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
-#include "ipc/clock.h"
+#include "ipc/base/clock.h"
 
 struct loop {
 	int epfd;

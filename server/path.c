@@ -22,7 +22,7 @@
 #include <unistd.h>
 
 #include "server/path.h"
-#include "ipc/hex.h"
+#include "ipc/base/hex.h"
 
 /* The output being built: segments joined by '/', NUL kept room for. */
 struct path_out {

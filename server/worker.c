@@ -15,8 +15,8 @@
 #include <unistd.h>
 
 #include "ipc/channel.h"
-#include "ipc/clock.h"
-#include "ipc/log.h"
+#include "ipc/base/clock.h"
+#include "ipc/base/log.h"
 #include "ipc/mqueue.h"
 #include "ipc/msg.h"
 #include "server/accesslog.h"

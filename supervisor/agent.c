@@ -9,7 +9,7 @@
 
 #include <bsd/string.h>
 
-#include "ipc/log.h"
+#include "ipc/base/log.h"
 #include "supervisor/listen.h"
 
 #define AGENT_BACKLOG 64

@@ -5,7 +5,7 @@
  * config_set() adds where it came from. Nothing here logs or exits.
  */
 #include "supervisor/config.h"
-#include "ipc/log.h"
+#include "ipc/base/log.h"
 #include "server/mimefile.h"
 
 #include <arpa/inet.h>

@@ -5,7 +5,7 @@
 #include "supervisor/control.h"
 
 #include "ipc/channel.h"
-#include "ipc/log.h"
+#include "ipc/base/log.h"
 #include "ipc/mqueue.h"
 
 _Static_assert(MSG_SCALE_MAX == CONFIG_WORKERS_LIMIT,

@@ -14,7 +14,7 @@
 #include <bsd/unistd.h>
 
 #include "ipc/channel.h"
-#include "ipc/log.h"
+#include "ipc/base/log.h"
 #include "ipc/mqueue.h"
 #include "server/worker.h"
 #include "supervisor/config_scale.h"

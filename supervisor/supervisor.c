@@ -30,8 +30,8 @@
 #include <openssl/ssl.h>
 
 #include "ipc/channel.h"
-#include "ipc/clock.h"
-#include "ipc/log.h"
+#include "ipc/base/clock.h"
+#include "ipc/base/log.h"
 #include "ipc/mqueue.h"
 #include "ipc/snapshot.h"
 #include "ipc/stats.h"

@@ -28,7 +28,7 @@
 
 #include <bsd/string.h>
 
-#include "ipc/log.h"
+#include "ipc/base/log.h"
 #include "ipc/mqueue.h"
 #include "supervisor/notify.h"
 #include "supervisor/signals.h"

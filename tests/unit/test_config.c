@@ -3,7 +3,7 @@
  * values with the exact error text, validation, the command line.
  */
 #include "supervisor/config.h"
-#include "ipc/log.h"
+#include "ipc/base/log.h"
 
 #include <criterion/criterion.h>
 #include <criterion/redirect.h>

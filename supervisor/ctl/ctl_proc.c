@@ -4,7 +4,7 @@
  * not: an unreadable /proc/PID/exe means "unknown", and unknown is not ours,
  * so a pidfile naming PID 1 or an unrelated process never gets a signal.
  */
-#include "supervisor/ctl_proc.h"
+#include "supervisor/ctl/ctl_proc.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -1,4 +1,4 @@
-#include "supervisor/ctl_upgrade.h"
+#include "supervisor/ctl/ctl_upgrade.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -2,13 +2,13 @@
  * The JSON snapshot read back into struct snapshot, so preforkctl can print
  * it with the same OpenMetrics encoder the supervisor uses (ctl_openmetrics.h).
  */
-#include "supervisor/ctl_openmetrics.h"
+#include "supervisor/ctl/ctl_openmetrics.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "supervisor/ctl_json.h"
+#include "supervisor/ctl/ctl_json.h"
 
 /* Counters are read as integers: a double would round those above 2^53. */
 static uint64_t

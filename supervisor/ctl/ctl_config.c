@@ -5,7 +5,7 @@
  * the whole copy. No second tokenizer: whatever preforkd does with quotes,
  * comments and units, preforkctl does too.
  */
-#include "supervisor/ctl_config.h"
+#include "supervisor/ctl/ctl_config.h"
 
 #include <errno.h>
 #include <stdbool.h>

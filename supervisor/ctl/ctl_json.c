@@ -2,8 +2,8 @@
  * Minimal JSON reader (see ctl_json.h). A recursive-descent skipper is all
  * it needs: lookups skip over the values they do not want.
  */
-#include "supervisor/ctl_json.h"
-#include "ipc/hex.h"
+#include "supervisor/ctl/ctl_json.h"
+#include "ipc/base/hex.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -3,7 +3,7 @@
  * into a stack buffer and written with one write(2), so lines from several
  * processes sharing the file (O_APPEND) never interleave.
  */
-#include "ipc/log.h"
+#include "ipc/base/log.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -14,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "ipc/clock.h"
+#include "ipc/base/clock.h"
 
 static int log_out = STDERR_FILENO;
 static char log_path[4096];

@@ -3,7 +3,7 @@
  * The supervisor writes whole records; a record that arrives in pieces
  * (larger than the pipe buffer) is reassembled here.
  */
-#include "supervisor/ctl_status.h"
+#include "supervisor/ctl/ctl_status.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -15,7 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "supervisor/ctl_json.h"
+#include "supervisor/ctl/ctl_json.h"
 
 int
 ctl_status_open(struct ctl_status_reader *r, const char *path)

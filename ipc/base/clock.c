@@ -1,4 +1,4 @@
-#include "ipc/clock.h"
+#include "ipc/base/clock.h"
 
 #include <stdio.h>
 
