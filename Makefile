@@ -62,7 +62,7 @@ $(LIBIPC) $(LIBSERVER) $(LIBSUP):
 $(BUILD)/preforkd: $(call obj,supervisor/main.c) $(LIBSUP) $(LIBSERVER) $(LIBIPC)
 	$(LINK) -o $@ $^ $(REQ_LDLIBS) $(LDLIBS)
 
-$(BUILD)/preforkctl: $(CTL_OBJ) $(LIBSUP) $(LIBSERVER) $(LIBIPC)
+$(BUILD)/preforkctl: $(CTL_OBJ) $(LIBIPC)
 	$(LINK) -o $@ $^ $(REQ_LDLIBS) $(LDLIBS)
 
 $(BUILD)/unit-tests: $(call obj,$(UNIT_SRC)) $(filter-out %/preforkctl.o,$(CTL_OBJ)) $(LIBSUP) $(LIBSERVER) $(LIBIPC)

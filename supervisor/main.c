@@ -12,8 +12,10 @@
 
 #include <bsd/unistd.h>
 
+#include "ipc/base/pidfile.h"
 #include "supervisor/config.h"
 #include "supervisor/listen.h"
+#include "supervisor/print_paths.h"
 #include "supervisor/status.h"
 #include "supervisor/supervisor.h"
 #include "supervisor/tls_keys.h"
@@ -51,25 +53,14 @@ main_copy_argv(int argc, char **argv)
 static pid_t
 main_running(const char *pidfile)
 {
-	char buf[32];
-	ssize_t n;
-	long pid;
-	int fd;
+	pid_t pid;
 
-	if (pidfile[0] == '\0' || (fd = open(pidfile, O_RDONLY | O_CLOEXEC)) == -1)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	pid = strtol(buf, NULL, 10);
 	/* EPERM: it exists but is another user's, as a root server is to a
 	 * user running -t beside it (issue 12). */
-	if (pid <= 0 || pid > INT_MAX ||
-	    (kill((pid_t)pid, 0) == -1 && errno != EPERM))
+	if (pidfile[0] == '\0' || pidfile_read(pidfile, &pid) != 0 ||
+	    (kill(pid, 0) == -1 && errno != EPERM))
 		return 0;
-	return (pid_t)pid;
+	return pid;
 }
 
 /* The certificate and key load, match and have not expired. */
@@ -117,6 +108,8 @@ main(int argc, char **argv, char **envp)
 	int test_only = 0, rc;
 	char **args;
 
+	if (argc > 1 && strcmp(argv[1], "--print-paths") == 0)
+		return print_paths_main(argc, argv);
 	if ((args = main_copy_argv(argc, argv)) == NULL) {
 		perror("preforkd");
 		return 1;

@@ -1,4 +1,5 @@
 #include "supervisor/ctl/ctl_upgrade.h"
+#include "ipc/base/pidfile.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -21,15 +22,9 @@ ctl_upgrade_prepare(sigset_t *set)
 static pid_t
 ctl_upgrade_pidfile(const char *pidfile)
 {
-	FILE *f = fopen(pidfile, "re");
-	long pid = 0;
+	pid_t pid;
 
-	if (f == NULL)
-		return 0;
-	if (fscanf(f, "%ld", &pid) != 1)
-		pid = 0;
-	fclose(f);
-	return (pid_t)pid;
+	return pidfile_read(pidfile, &pid) == 0 ? pid : 0;
 }
 
 static int

@@ -1,5 +1,5 @@
 /*
- * preforkctl: the operator's remote control (DESIGN §3, §9). It finds the
+ * preforkctl: the operator's remote control (docs/ARCHITECTURE.md). It finds the
  * supervisor through its pidfile, sends commands down the control queue
  * /preforkd.<pid>.ctl (falling back to the equivalent signal where one
  * exists), and reads the status pipe for `status`.
@@ -8,6 +8,7 @@
  * a stale pidfile, 2 usage, 3 not running, 4 permission denied.
  */
 #include <errno.h>
+#include <getopt.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -18,18 +19,21 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <bsd/stdlib.h>
 #include <bsd/string.h>
 
+#include "ipc/base/clock.h"
+#include "ipc/base/pidfile.h"
+#include "ipc/base/util.h"
+#include "ipc/base/version.h"
+#include "ipc/limits.h"
 #include "ipc/mqueue.h"
 #include "ipc/msg.h"
-#include "supervisor/config.h"
-#include "supervisor/ctl/ctl_config.h"
-#include "supervisor/ctl/ctl_proc.h"
 #include "supervisor/ctl/ctl_openmetrics.h"
+#include "supervisor/ctl/ctl_preforkd.h"
+#include "supervisor/ctl/ctl_proc.h"
 #include "supervisor/ctl/ctl_status.h"
 #include "supervisor/ctl/ctl_upgrade.h"
-#include "supervisor/listen.h"
-#include "supervisor/status.h"
 
 #define CTL_DEFAULT_PIDFILE "/run/preforkd/preforkd.pid"
 #define CTL_STATUS_WAIT_MS 3000
@@ -51,6 +55,7 @@ struct ctl {
 	const char *command;
 	int nargs;
 	char **args;
+	char **argv;          /* argv as getopt_long saw it (ctl_mark_numbers) */
 	bool json, openmetrics, watch, no_wait;
 	long count;           /* --count: snapshots to show, 0 = unbounded */
 	long timeout_s;       /* --timeout for stop/quit, -1 = not given */
@@ -166,109 +171,136 @@ ctl_is_number(const char *s)
 static int
 ctl_parse_long(const char *opt, const char *s, long min, long max, long *out)
 {
-	char *end;
-	long v;
+	const char *why = NULL;
+	long long v = strtonum(s, min, max, &why);
 
-	errno = 0;
-	v = s != NULL ? strtol(s, &end, 10) : 0;
-	if (s == NULL || *s == '\0' || *end != '\0' || errno != 0 || v < min || v > max) {
+	if (why != NULL) {
 		fprintf(stderr, "preforkctl: %s: expected a number %ld..%ld, got \"%s\"\n",
-		    opt, min, max, s != NULL ? s : "");
+		    opt, min, max, s);
 		return -1;
 	}
-	*out = v;
+	*out = (long)v;
 	return 0;
 }
 
-/* Matches "-x VALUE", "-xVALUE", "--long VALUE" and "--long=VALUE".
- * Returns 1 and sets *val (advancing *i) on a match, 0 otherwise, -1 when
- * the value is missing. */
+enum { OPT_JSON = 256, OPT_OPENMETRICS, OPT_WATCH, OPT_NO_WAIT, OPT_COUNT, OPT_TIMEOUT };
+
+static const struct option ctl_options[] = {
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ "pidfile", required_argument, NULL, 'p' },
+	{ "config", required_argument, NULL, 'c' },
+	{ "status-pipe", required_argument, NULL, 's' },
+	{ "json", no_argument, NULL, OPT_JSON },
+	{ "openmetrics", no_argument, NULL, OPT_OPENMETRICS },
+	{ "watch", no_argument, NULL, OPT_WATCH },
+	{ "no-wait", no_argument, NULL, OPT_NO_WAIT },
+	{ "count", required_argument, NULL, OPT_COUNT },
+	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* One option from getopt_long. Returns 0 to go on, or an exit code. */
 static int
-ctl_opt_value(int argc, char **argv, int *i, const char *shrt, const char *lng,
-    const char **val)
+ctl_take_option(struct ctl *c, int opt, const char *arg)
 {
-	const char *a = argv[*i];
-	size_t n = strlen(lng);
-
-	if (shrt != NULL && strncmp(a, shrt, 2) == 0)
-		a += 2;
-	else if (strncmp(a, lng, n) == 0 && (a[n] == '\0' || a[n] == '='))
-		a += n + (a[n] == '=');
-	else
-		return 0;
-	if (*a == '\0' && argv[*i][strlen(argv[*i]) - 1] != '=') {
-		if (*i + 1 >= argc)
-			return -1;
-		a = argv[++*i];
-	}
-	*val = a;
-	return 1;
-}
-
-static int
-ctl_parse_option(struct ctl *c, int argc, char **argv, int *i)
-{
-	const char *a = argv[*i], *v = NULL;
-	int r;
-
-	if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0)
-		return 1;
-	if (strcmp(a, "-V") == 0 || strcmp(a, "--version") == 0)
-		return 2;
-	if (strcmp(a, "--json") == 0)
-		return c->json = true, 0;
-	if (strcmp(a, "--openmetrics") == 0)
-		return c->openmetrics = true, 0;
-	if (strcmp(a, "--watch") == 0)
-		return c->watch = true, 0;
-	if (strcmp(a, "--no-wait") == 0)
-		return c->no_wait = true, 0;
-	if ((r = ctl_opt_value(argc, argv, i, "-p", "--pidfile", &v)) != 0)
-		return r < 0 ? -1 : (c->pidfile = v, 0);
-	if ((r = ctl_opt_value(argc, argv, i, "-c", "--config", &v)) != 0)
-		return r < 0 ? -1 : (c->config = v, 0);
-	if ((r = ctl_opt_value(argc, argv, i, "-s", "--status-pipe", &v)) != 0)
-		return r < 0 ? -1 : (c->status_pipe = v, 0);
-	if ((r = ctl_opt_value(argc, argv, i, NULL, "--count", &v)) != 0) {
-		if (r < 0)
-			return -1;
+	switch (opt) {
+	case 'h':
+		return ctl_help(), -1;
+	case 'V':
+		return printf("preforkctl %s\n", PREFORKD_VERSION) < 0 ? CTL_FAIL : -1;
+	case 'p': c->pidfile = arg; return 0;
+	case 'c': c->config = arg; return 0;
+	case 's': c->status_pipe = arg; return 0;
+	case OPT_JSON: c->json = true; return 0;
+	case OPT_OPENMETRICS: c->openmetrics = true; return 0;
+	case OPT_WATCH: c->watch = true; return 0;
+	case OPT_NO_WAIT: c->no_wait = true; return 0;
+	case OPT_COUNT:
 		c->watch = true;
-		return ctl_parse_long("--count", v, 1, LONG_MAX, &c->count) == -1 ? -2 : 0;
+		return ctl_parse_long("--count", arg, 1, LONG_MAX, &c->count) == -1 ? CTL_USAGE : 0;
+	case OPT_TIMEOUT:
+		return ctl_parse_long("--timeout", arg, 0, 86400, &c->timeout_s) == -1 ?
+		    CTL_USAGE : 0;
 	}
-	if ((r = ctl_opt_value(argc, argv, i, NULL, "--timeout", &v)) != 0) {
-		if (r < 0)
-			return -1;
-		return ctl_parse_long("--timeout", v, 0, 86400, &c->timeout_s) == -1 ? -2 : 0;
-	}
-	ctl_usage("unknown option %s", a);
-	return -2;
+	return CTL_USAGE;
 }
 
-/* Fills c from argv. Returns -1 to continue, or an exit code. */
+/* getopt's own complaint, in preforkctl's words. */
+static int
+ctl_bad_option(char **argv, int opt)
+{
+	const char *a = argv[optind - 1];
+
+	if (opt == ':' && optopt != 0 && strncmp(a, "--", 2) != 0)
+		return ctl_usage("option -%c needs a value", optopt);
+	if (opt == ':')
+		return ctl_usage("option %s needs a value", a);
+	if (optopt != 0 && strncmp(a, "--", 2) != 0)
+		return ctl_usage("unknown option -%c", optopt);
+	return ctl_usage("unknown option %s", a);
+}
+
+/* True for an option word whose value is the next word. */
+static bool
+ctl_takes_value(const char *a)
+{
+	static const char *const with_value[] = { "-p", "-c", "-s", "--pidfile",
+	    "--config", "--status-pipe", "--count", "--timeout" };
+
+	for (size_t i = 0; i < nitems(with_value); i++)
+		if (strcmp(a, with_value[i]) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * getopt_long would read "-1" (scale -1) as option 1: a negative number
+ * that is not an option's value is handed to it behind a \x01 mark, which
+ * ctl_word takes off again. Returns the new argv, NULL when out of memory.
+ */
+static char **
+ctl_mark_numbers(int argc, char **argv)
+{
+	char **v = calloc((size_t)argc + 1, sizeof(*v));
+
+	for (int i = 0; v != NULL && i < argc; i++) {
+		v[i] = argv[i];
+		if (i > 0 && argv[i][0] == '-' && ctl_is_number(argv[i]) &&
+		    !ctl_takes_value(argv[i - 1]) && asprintf(&v[i], "\x01%s", argv[i]) == -1)
+			v[i] = NULL;
+		if (v[i] == NULL) {
+			free(v);
+			return NULL;
+		}
+	}
+	return v;
+}
+
+static const char *
+ctl_word(const char *w)
+{
+	return w[0] == '\x01' ? w + 1 : w;
+}
+
 static int
 ctl_parse_args(struct ctl *c, int argc, char **argv)
 {
-	int i, r;
+	int opt, r;
 
 	c->args = calloc((size_t)argc + 1, sizeof(*c->args));
-	if (c->args == NULL)
+	if (c->args == NULL || (argv = c->argv = ctl_mark_numbers(argc, argv)) == NULL)
 		return ctl_error(CTL_FAIL, "out of memory");
-	for (i = 1; i < argc; i++) {
-		if (argv[i][0] != '-' || argv[i][1] == '\0' || ctl_is_number(argv[i])) {
-			if (c->command == NULL)
-				c->command = argv[i];
-			else
-				c->args[c->nargs++] = argv[i];
-			continue;
-		}
-		if ((r = ctl_parse_option(c, argc, argv, &i)) == 1)
-			return ctl_help();
-		if (r == 2)
-			return printf("preforkctl %s\n", PREFORKD_VERSION) < 0 ? CTL_FAIL : CTL_OK;
-		if (r == -1)
-			return ctl_usage("option %s needs a value", argv[i]);
-		if (r == -2)
-			return CTL_USAGE;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "-:hVp:c:s:", ctl_options, NULL)) != -1) {
+		if (opt == 1 && c->command == NULL)
+			c->command = ctl_word(optarg);
+		else if (opt == 1)
+			c->args[c->nargs++] = (char *)ctl_word(optarg);
+		else if (opt == '?' || opt == ':')
+			return ctl_bad_option(argv, opt);
+		else if ((r = ctl_take_option(c, opt, optarg)) != 0)
+			return r == -1 ? CTL_OK : r;
 	}
 	if (c->command == NULL)
 		return ctl_usage("no command given");
@@ -279,65 +311,69 @@ ctl_parse_args(struct ctl *c, int argc, char **argv)
 
 /* ---- finding the supervisor ------------------------------------------- */
 
-/* Takes pidfile and status_pipe from -c CONFIG unless given directly; a
+/* Copies the value of "key=value" in the lines of text, or leaves dst. */
+static void
+ctl_path_value(const char *text, const char *key, char *dst, size_t size)
+{
+	size_t n = strlen(key);
+
+	for (const char *l = text; l != NULL && *l != '\0'; l = strchr(l, '\n'), l += l != NULL) {
+		if (strncmp(l, key, n) == 0 && l[n] == '=') {
+			size_t len = strcspn(l + n + 1, "\n");
+
+			if (len > 0 && len < size)
+				strlcpy(dst, l + n + 1, len + 1);
+			return;
+		}
+	}
+}
+
+/* The first line of preforkd's stderr, without its "preforkd: " if any. */
+static const char *
+ctl_first_line(char *err)
+{
+	err[strcspn(err, "\n")] = '\0';
+	return strncmp(err, "preforkd: ", 10) == 0 ? err + 10 : err;
+}
+
+/*
+ * Takes pidfile and status_pipe from -c CONFIG unless given directly; a
  * config without a pidfile key means the default pidfile (the init script
- * and the systemd unit pass that one). A file that does not parse is an
- * error for reload (the server would refuse it too); other commands warn
- * and read it leniently, with the same parser, without the refused lines. */
+ * and the systemd unit pass that one). The file is read by preforkd itself
+ * (--print-paths). A file that does not parse is an error for reload (the
+ * server would refuse it too); other commands warn and use what preforkd
+ * read without the refused lines.
+ */
 static int
 ctl_load_config(struct ctl *c)
 {
-	static struct config conf;
-	char err[CONFIG_ERR_LEN];
+	static struct ctl_run r;
+	char *args[] = { "preforkd", "--print-paths", "-c", (char *)c->config, NULL };
+	char ms[32] = "0";
 
 	if (c->config == NULL) {
 		if (c->pidfile == NULL)
 			c->pidfile = CTL_DEFAULT_PIDFILE;
 		return -1;
 	}
-	config_defaults(&conf);
-	if (config_load_file(&conf, c->config, err, sizeof(err)) == -1) {
-		if (c->ctl_cmd == CTL_RELOAD || access(c->config, R_OK) == -1)
-			return ctl_error(CTL_FAIL, "%s", err);
-		fprintf(stderr, "preforkctl: warning: %s\n", err);
-		if (ctl_config_load_lenient(&conf, c->config) == -1)
-			return ctl_error(CTL_FAIL, "%s: cannot read it", c->config);
-	}
-	c->graceful_s = (conf.graceful_timeout_ms + 999) / 1000;
-	strlcpy(c->pidbuf, conf.pidfile[0] != '\0' ? conf.pidfile : CTL_DEFAULT_PIDFILE,
-	    sizeof(c->pidbuf));
+	if (ctl_preforkd_run(args, &r) == -1)
+		return ctl_error(CTL_FAIL, "cannot run preforkd: %s", strerror(errno));
+	if (r.status != 0 && r.status != 2)
+		return ctl_error(CTL_FAIL, "%s", ctl_first_line(r.err));
+	if (r.status == 2 && c->ctl_cmd == CTL_RELOAD)
+		return ctl_error(CTL_FAIL, "%s", ctl_first_line(r.err));
+	if (r.status == 2)
+		fprintf(stderr, "preforkctl: warning: %s\n", ctl_first_line(r.err));
+	strlcpy(c->pidbuf, CTL_DEFAULT_PIDFILE, sizeof(c->pidbuf));
+	ctl_path_value(r.out, "pidfile", c->pidbuf, sizeof(c->pidbuf));
 	c->pidfile = c->pidbuf;
-	if (c->status_pipe == NULL && conf.status_pipe[0] != '\0') {
-		strlcpy(c->pipebuf, conf.status_pipe, sizeof(c->pipebuf));
-		c->status_pipe = c->pipebuf;
+	if (c->status_pipe == NULL) {
+		ctl_path_value(r.out, "status_pipe", c->pipebuf, sizeof(c->pipebuf));
+		c->status_pipe = c->pipebuf[0] != '\0' ? c->pipebuf : NULL;
 	}
+	ctl_path_value(r.out, "graceful_timeout_ms", ms, sizeof(ms));
+	c->graceful_s = (atol(ms) + 999) / 1000;
 	return -1;
-}
-
-/* Reads a positive pid. Returns 0, -1 when the file does not exist, -2
- * when it cannot be read or holds no pid (errno says which). */
-static int
-ctl_read_pidfile(const char *path, pid_t *pid)
-{
-	char buf[32], *end;
-	FILE *f;
-	size_t n;
-	long v;
-
-	if ((f = fopen(path, "re")) == NULL)
-		return errno == ENOENT ? -1 : -2;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	errno = 0;
-	v = strtol(buf, &end, 10);
-	if (end == buf || v <= 0 || v > INT_MAX || errno != 0 ||
-	    (*end != '\0' && *end != '\n')) {
-		errno = EINVAL;
-		return -2;
-	}
-	*pid = (pid_t)v;
-	return 0;
 }
 
 /* 1 alive, 0 gone, -1 alive but not ours to signal. */
@@ -357,7 +393,7 @@ ctl_read_oldbin(const char *pidfile, pid_t *pid)
 	char path[PATH_MAX + 8];
 
 	snprintf(path, sizeof(path), "%s.oldbin", pidfile);
-	return ctl_read_pidfile(path, pid) == 0 && ctl_alive(*pid) == 1 ? 0 : -1;
+	return pidfile_read(path, pid) == 0 && ctl_alive(*pid) == 1 ? 0 : -1;
 }
 
 /* Sets c->pid to a live supervisor. Returns -1 when found, else the exit
@@ -370,7 +406,7 @@ ctl_find(struct ctl *c)
 	char what[320];
 	int r;
 
-	r = ctl_read_pidfile(c->pidfile, &c->pid);
+	r = pidfile_read(c->pidfile, &c->pid);
 	if (r == -1)
 		r = ctl_read_oldbin(c->pidfile, &c->pid);
 	if (r == -1) {
@@ -464,15 +500,6 @@ ctl_deliver(const struct ctl *c, unsigned cmd, int arg, int sig)
 
 /* ---- commands ------------------------------------------------------------ */
 
-static long
-ctl_mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
 /* Sends the command of a table entry (see ctl_commands). */
 static int
 ctl_cmd_send(struct ctl *c)
@@ -483,7 +510,7 @@ ctl_cmd_send(struct ctl *c)
 static int
 ctl_cmd_stop(struct ctl *c)
 {
-	long deadline;
+	int64_t deadline;
 	int r;
 
 	if ((r = ctl_cmd_send(c)) != CTL_OK || c->no_wait)
@@ -491,9 +518,9 @@ ctl_cmd_stop(struct ctl *c)
 	/* The server may take graceful_timeout to finish; do not give up first. */
 	if (c->timeout_s == -1)
 		c->timeout_s = c->graceful_s + 10 > 60 ? c->graceful_s + 10 : 60;
-	deadline = ctl_mono_ms() + c->timeout_s * 1000L;
+	deadline = clock_mono_ms() + c->timeout_s * 1000L;
 	while (ctl_alive(c->pid) != 0) {
-		if (ctl_mono_ms() >= deadline)
+		if (clock_mono_ms() >= deadline)
 			return ctl_error(CTL_FAIL, "preforkd (pid %d) still running after %lds",
 			    (int)c->pid, c->timeout_s);
 		usleep(50 * 1000);
@@ -529,14 +556,14 @@ ctl_scale_arg(struct ctl *c)
 	if (!ctl_is_number(a))
 		return ctl_usage("scale: expected N, +N or -N, got \"%s\"", a);
 	if (a[0] == '+' || a[0] == '-') {
-		if (ctl_parse_long("scale", a, -CONFIG_WORKERS_LIMIT, CONFIG_WORKERS_LIMIT, &n)
+		if (ctl_parse_long("scale", a, -LIMIT_WORKERS, LIMIT_WORKERS, &n)
 		    == -1)
 			return CTL_USAGE;
 		if (n == 0)
 			return ctl_usage("scale: %s changes nothing", a);
 		c->ctl_cmd = CTL_SCALE_REL;
 	} else {
-		if (ctl_parse_long("scale", a, 1, CONFIG_WORKERS_LIMIT, &n) == -1)
+		if (ctl_parse_long("scale", a, 1, LIMIT_WORKERS, &n) == -1)
 			return CTL_USAGE;
 		c->ctl_cmd = CTL_SCALE_ABS;
 	}
@@ -544,40 +571,20 @@ ctl_scale_arg(struct ctl *c)
 	return -1;
 }
 
-/* True when the pidfile of conf names a live preforkd: its addresses are
- * then in use by it, and binding them proves nothing. */
-static bool
-ctl_check_running(const struct config *conf)
-{
-	char what[320];
-	pid_t pid;
-
-	return conf->pidfile[0] != '\0' && ctl_read_pidfile(conf->pidfile, &pid) == 0 &&
-	    ctl_alive(pid) != 0 && ctl_proc_is_preforkd(pid, what, sizeof(what));
-}
-
-/* preforkd -t in process: the same checks and messages, except that the
- * addresses of a running server are not bound again (they are its own), so
- * "check, then reload" works. */
+/* preforkd -t, run by preforkd: the same checks and messages (the
+ * addresses of a running server are not bound again, they are its own, so
+ * "check, then reload" works). */
 static int
 ctl_cmd_check(struct ctl *c)
 {
-	static struct config conf;
-	char err[CONFIG_ERR_LEN];
-	char *argv[] = { "preforkd", "-c", (char *)c->config, NULL };
-	int i, fd;
+	static struct ctl_run r;
+	char *args[] = { "preforkd", "-t", "-c", (char *)c->config, NULL };
 
-	if (config_from_args(&conf, 3, argv, NULL, err, sizeof(err)) != 0)
-		return ctl_error(CTL_FAIL, "%s", err);
-	for (i = 0; i < conf.nlisten && !ctl_check_running(&conf); i++) {
-		if ((fd = listen_open(&conf.listen[i], conf.backlog, err, sizeof(err))) == -1)
-			return ctl_error(CTL_FAIL, "%s", err);
-		close(fd);
-	}
-	if (conf.status_pipe[0] != '\0' &&
-	    status_check_path(conf.status_pipe, false, err, sizeof(err)) == -1)
-		return ctl_error(CTL_FAIL, "%s", err);
-	printf("configuration ok\n");
+	if (ctl_preforkd_run(args, &r) == -1)
+		return ctl_error(CTL_FAIL, "cannot run preforkd: %s", strerror(errno));
+	if (r.status != 0)
+		return ctl_error(CTL_FAIL, "%s", ctl_first_line(r.err));
+	fputs(r.out, stdout);
 	return CTL_OK;
 }
 
@@ -720,7 +727,7 @@ ctl_run(struct ctl *c)
 	size_t i;
 	int r;
 
-	for (i = 0; i < sizeof(ctl_commands) / sizeof(ctl_commands[0]); i++)
+	for (i = 0; i < nitems(ctl_commands); i++)
 		if (strcmp(c->command, ctl_commands[i].name) == 0)
 			k = &ctl_commands[i];
 	if (k == NULL)
@@ -744,6 +751,10 @@ main(int argc, char **argv)
 
 	if ((r = ctl_parse_args(&c, argc, argv)) == -1)
 		r = ctl_run(&c);
+	for (int i = 0; c.argv != NULL && i < argc; i++)
+		if (c.argv[i] != argv[i])
+			free(c.argv[i]);
+	free(c.argv);
 	free(c.args);
 	return r;
 }

@@ -579,3 +579,56 @@ def test_status_survives_mutated_snapshots(fake, tmp_path):
         rc, out, err = ctl("-p", pidfile, "-s", fifo, "status")
         assert rc == 0, (data[:200], rc, err)
         assert "running" in out or "pid:" in out or out.strip(), data[:200]
+
+
+# --- preforkctl is a client: it links IPC and helpers, asks preforkd the rest ------------------
+
+def defined_symbols(path):
+    out = subprocess.run(["nm", "--defined-only", path], capture_output=True, text=True,
+                         check=True).stdout
+    return {line.split()[-1] for line in out.splitlines()
+            if len(line.split()) == 3 and line.split()[1] in "TDBR"}
+
+
+def test_preforkctl_links_no_server_or_supervisor_object():
+    libs = [os.path.join(os.path.dirname(PREFORKCTL), f"lib{n}.a") for n in ("server", "supervisor")]
+    daemon = set().union(*(defined_symbols(lib) for lib in libs))
+    ctl_syms = defined_symbols(PREFORKCTL)
+    assert {"config_load_file", "worker_main", "http_parse_request"} <= daemon
+    assert ctl_syms & daemon == set()
+    assert not any(s.startswith("SSL_") for s in ctl_syms)
+
+
+def test_preforkd_print_paths_reads_what_preforkctl_needs(tmp_path):
+    from conftest import PREFORKD
+    conf = tmp_path / "p.conf"
+    conf.write_text(f'pidfile = "{tmp_path}/a b.pid"\nstatus_pipe = {tmp_path}/st\n'
+                    "graceful_timeout = 45s\n")
+    p = subprocess.run([PREFORKD, "--print-paths", "-c", str(conf)], capture_output=True,
+                       text=True)
+    assert (p.returncode, p.stderr) == (0, "")
+    assert p.stdout == (f"pidfile={tmp_path}/a b.pid\nstatus_pipe={tmp_path}/st\n"
+                        "graceful_timeout_ms=45000\n")
+    conf.write_text("wokers = 2\n" + conf.read_text())
+    p = subprocess.run([PREFORKD, "--print-paths", "-c", str(conf)], capture_output=True,
+                       text=True)
+    assert p.returncode == 2 and p.stderr == f'{conf}:1: unknown key "wokers"\n'
+    assert p.stdout.startswith(f"pidfile={tmp_path}/a b.pid\n")
+    p = subprocess.run([PREFORKD, "--print-paths", "-c", str(tmp_path / "none")],
+                       capture_output=True, text=True)
+    assert p.returncode == 1 and p.stdout == "" and "none" in p.stderr
+
+
+def test_preforkctl_says_when_it_cannot_run_preforkd(tmp_path):
+    conf = tmp_path / "p.conf"
+    conf.write_text(f"pidfile = {tmp_path}/p.pid\n")
+    env = dict(os.environ, PREFORKD=str(tmp_path / "no-such-preforkd"))
+    p = subprocess.run([PREFORKCTL, "-c", str(conf), "status"], capture_output=True,
+                       text=True, env=env)
+    assert p.returncode == 1 and p.stdout == ""
+    assert one_line(p.stderr) == "preforkctl: cannot run preforkd: No such file or directory"
+    # The preforkd named by $PREFORKD is the one asked.
+    env["PREFORKD"] = os.path.join(os.path.dirname(PREFORKCTL), "preforkd")
+    p = subprocess.run([PREFORKCTL, "-c", str(conf), "status"], capture_output=True,
+                       text=True, env=env)
+    assert (p.returncode, p.stdout) == (3, f"preforkd is not running (no pidfile {tmp_path}/p.pid)\n")

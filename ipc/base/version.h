@@ -1,0 +1,6 @@
+#ifndef PREFORKD_VERSION_H
+#define PREFORKD_VERSION_H
+
+#define PREFORKD_VERSION "0.1.0"
+
+#endif
