@@ -93,17 +93,6 @@ log_set_level(enum log_level level)
 }
 
 int
-log_level_parse(const char *s)
-{
-	static const char *names[] = { "error", "warn", "info", "debug" };
-
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (strcmp(s, names[i]) == 0)
-			return (int)i;
-	return -1;
-}
-
-int
 log_fd(void)
 {
 	return log_out;
@@ -145,7 +134,6 @@ log_emit(enum log_level level, int errnum, const char *fmt, va_list ap)
 
 LOG_VERB(log_warn, LOG_LVL_WARN, 1)
 LOG_VERB(log_warnx, LOG_LVL_WARN, 0)
-LOG_VERB(log_error, LOG_LVL_ERROR, 0)
 LOG_VERB(log_info, LOG_LVL_INFO, 0)
 LOG_VERB(log_debug, LOG_LVL_DEBUG, 0)
 
@@ -157,17 +145,6 @@ fatal(const char *fmt, ...)
 
 	va_start(ap, fmt);
 	log_emit(LOG_LVL_ERROR, saved, fmt, ap);
-	va_end(ap);
-	exit(1);
-}
-
-void
-fatalx(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	log_emit(LOG_LVL_ERROR, 0, fmt, ap);
 	va_end(ap);
 	exit(1);
 }

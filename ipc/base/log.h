@@ -18,18 +18,14 @@ int log_reopen(void);
  * whose supervisor reopened the error log). Takes fd. Returns 0 or -1. */
 int log_adopt(int fd);
 void log_set_level(enum log_level level);
-/* Parses "error", "warn", "info", "debug"; -1 if unknown. */
-int log_level_parse(const char *s);
 /* The fd lines go to, so a daemonizing supervisor can keep it open. */
 int log_fd(void);
 
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* fatal adds strerror(errno); both exit(1). */
+/* Logs with strerror(errno) at error level and exits 1. */
 void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-void fatalx(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 
 #endif
