@@ -797,7 +797,7 @@ sup_upgrade_begin(struct sup *s, pid_t requester, int64_t now)
 		.argv = s->argv, .listen_fds = fds, .activated = s->activated,
 		.generation = s->generation, .pidfile = s->conf.pidfile,
 		.sigmask = &s->sigmask, .timeout_ms = s->conf.upgrade_timeout_ms,
-		.now_ms = now,
+		.now_ms = now, .tls = &s->tls,
 	};
 	int fd;
 
@@ -1582,6 +1582,7 @@ supervisor_run(struct config *conf, int argc, char **argv)
 	if (upgrade_init(&s->up, argv[0]) == 0 && sup_start(s) == 0) {
 		if (s->up.inherited)
 			s->generation = s->up.generation + 1;
+		(void)upgrade_take_keys(&s->up, &s->tls, clock_mono_ms());
 		if (s->up.parent_fd != -1)
 			sup_watch(s, EPOLL_CTL_ADD, EV_UPGRADE, s->up.parent_fd, EPOLLIN);
 		sup_loop(s);

@@ -2,11 +2,13 @@
  * Ticket keys never touch disk: they are drawn with getrandom(), kept in
  * the supervisor's memory, inherited by every fork and sent down the
  * channels on rotation. A reload keeps them, so a ticket from the old
- * generation resumes on the new one.
+ * generation resumes on the new one; a binary upgrade hands them to the
+ * new supervisor over the upgrade socketpair (tls_keys_export/import).
  */
 #include "supervisor/tls_keys.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <string.h>
 #include <sys/random.h>
 
@@ -80,8 +82,15 @@ tls_keys_rotate(struct tls_state *st)
 {
 	struct msg_tls_key k;
 
-	if (tls_random(&k, sizeof(k)) == -1)
+	if (st->has_next)
+		k = st->next;
+	else if (tls_random(&k, sizeof(k)) == -1)
 		return -1;
+	/* The key after this one is drawn now: an upgrade hands it over with
+	 * the ring, so the new supervisor rotates to the very key the old one
+	 * would have, and a ticket the old workers seal under it in between
+	 * still opens. If getrandom fails here, the next rotation draws. */
+	st->has_next = tls_random(&st->next, sizeof(st->next)) == 0;
 	memmove(&st->keys.keys[1], &st->keys.keys[0],
 	    (MSG_TLS_NKEYS - 1) * sizeof(st->keys.keys[0]));
 	st->keys.keys[0] = k;
@@ -93,10 +102,48 @@ tls_keys_rotate(struct tls_state *st)
 }
 
 void
+tls_keys_export(const struct tls_state *st, int64_t now_ms, struct tls_keys_handover *h)
+{
+	int64_t in = st->rotate_ms - now_ms;
+
+	memset(h, 0, sizeof(*h));
+	if (st->keys.nkeys < 1 || st->keys.nkeys > MSG_TLS_NKEYS)
+		return;
+	h->keys = st->keys;
+	if (st->has_next) {
+		h->next = st->next;
+		h->has_next = 1;
+	}
+	h->rotate_in_ms = in < 0 ? 0 : in > INT_MAX ? INT_MAX : in;
+	h->rotations = st->rotations;
+}
+
+int
+tls_keys_import(struct tls_state *st, const struct tls_keys_handover *h, int64_t now_ms)
+{
+	if (h->keys.nkeys > MSG_TLS_NKEYS || h->keys.reserved != 0 || h->has_next > 1 ||
+	    h->reserved != 0 || h->rotate_in_ms < 0 || h->rotate_in_ms > INT_MAX)
+		return -1;
+	if (h->keys.nkeys == 0)
+		return 0;
+	st->keys = h->keys;
+	st->next = h->next;
+	st->has_next = h->has_next == 1;
+	/* Not a full interval from now: the old supervisor's schedule goes
+	 * on, so an upgrade neither delays nor hurries a rotation. */
+	st->rotate_ms = now_ms + h->rotate_in_ms;
+	st->rotations = h->rotations;
+	tls_ticket_keys_set(&st->keys);
+	return 1;
+}
+
+void
 tls_state_free(struct tls_state *st)
 {
 	if (st->ctx != NULL)
 		SSL_CTX_free(st->ctx);
 	st->ctx = NULL;
 	explicit_bzero(&st->keys, sizeof(st->keys));
+	explicit_bzero(&st->next, sizeof(st->next));
+	st->has_next = false;
 }

@@ -10,13 +10,17 @@
  *   PREFORKD_LISTEN_FDS=<fd>,...  the listening sockets
  *   PREFORKD_ACTIVATED=1          they came from systemd socket activation
  *
- * Messages: new -> old READY (or ERROR text when exec failed); old -> new
- * TOTALS once every old worker is gone, so their final reports are in.
+ * Messages: old -> new KEYS, queued before the fork so the new one finds
+ * them before it forks its first worker (the session-ticket key ring; only
+ * this socketpair ever carries it); new -> old READY (or ERROR text when
+ * exec failed); old -> new TOTALS once every old worker is gone, so their
+ * final reports are in.
  */
 #include "supervisor/upgrade.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,10 +36,11 @@
 #include "ipc/mqueue.h"
 #include "supervisor/notify.h"
 #include "supervisor/signals.h"
+#include "supervisor/tls_keys.h"
 
 #define UP_MAGIC 0x50465550u     /* "PUFP" */
 
-enum up_type { UP_READY = 1, UP_ERROR, UP_TOTALS };
+enum up_type { UP_READY = 1, UP_ERROR, UP_TOTALS, UP_KEYS };
 
 struct up_msg {
 	uint32_t magic;
@@ -45,6 +50,18 @@ struct up_msg {
 	struct upgrade_totals t;
 	char text[200];
 };
+
+/* Its own record: up_msg keeps its size, so a binary from before KEYS
+ * still reads our TOTALS (and drops this record as malformed). */
+struct up_keys {
+	uint32_t magic;
+	uint32_t type;
+	int32_t pid;
+	uint32_t reserved;
+	struct tls_keys_handover h;
+};
+_Static_assert(sizeof(struct up_keys) != sizeof(struct up_msg),
+    "the records are told apart by size");
 
 static int
 up_send(int fd, enum up_type type, const struct upgrade_totals *t, const char *text)
@@ -218,6 +235,24 @@ up_child_exec(const struct upgrade *u, const struct upgrade_start *a, int fd)
 	_exit(127);
 }
 
+/* Queued for the new supervisor before it exists: nothing to wait for on
+ * its side, and an exec that fails discards the record with the pair. */
+void
+upgrade_send_keys(int fd, const struct tls_state *st, int64_t now_ms)
+{
+	struct up_keys m;
+
+	memset(&m, 0, sizeof(m));
+	m.magic = UP_MAGIC;
+	m.type = UP_KEYS;
+	m.pid = (int32_t)getpid();
+	if (st != NULL)
+		tls_keys_export(st, now_ms, &m.h);
+	if (send(fd, &m, sizeof(m), MSG_NOSIGNAL) != (ssize_t)sizeof(m))
+		log_warn("upgrade: handing the session-ticket keys over");
+	explicit_bzero(&m, sizeof(m));
+}
+
 int
 upgrade_begin(struct upgrade *u, const struct upgrade_start *a)
 {
@@ -237,6 +272,7 @@ upgrade_begin(struct upgrade *u, const struct upgrade_start *a)
 		return -1;
 	}
 	u->requester = a->requester;
+	upgrade_send_keys(sv[0], a->tls, a->now_ms);
 	up_oldbin(a->pidfile, oldbin, sizeof(oldbin));
 	if (a->pidfile[0] != '\0' && rename(a->pidfile, oldbin) == -1)
 		log_warn("upgrade: rename %s to %s", a->pidfile, oldbin);
@@ -467,6 +503,45 @@ upgrade_report_error(const char *text)
 	    fstat((int)fd, &st) == -1 || !S_ISSOCK(st.st_mode))
 		return;
 	(void)up_send((int)fd, UP_ERROR, NULL, text);
+}
+
+/* One record, queued before we were forked, or none (an older binary). */
+static int
+up_recv_keys(int fd, struct up_keys *m)
+{
+	ssize_t n;
+
+	do
+		n = recv(fd, m, sizeof(*m), MSG_DONTWAIT | MSG_TRUNC);
+	while (n == -1 && errno == EINTR);
+	if (n <= 0)
+		return 0;
+	if ((size_t)n != sizeof(*m) || m->magic != UP_MAGIC || m->type != UP_KEYS) {
+		log_warnx("upgrade: malformed session-ticket key handover (%zd bytes)", n);
+		return -1;
+	}
+	return 1;
+}
+
+int
+upgrade_take_keys(struct upgrade *u, struct tls_state *st, int64_t now_ms)
+{
+	struct up_keys m;
+	int r;
+
+	if (u->parent_fd == -1)
+		return 0;
+	if ((r = up_recv_keys(u->parent_fd, &m)) == 1 &&
+	    (r = tls_keys_import(st, &m.h, now_ms)) == -1)
+		log_warnx("upgrade: malformed session-ticket keys handed over");
+	if (r == 1)
+		log_info("upgrade: took over the session-ticket keys (%u; next rotation "
+		    "in %" PRId64 " s)", st->keys.nkeys, (m.h.rotate_in_ms + 999) / 1000);
+	else if (st->ctx != NULL)
+		log_info("upgrade: no usable session-ticket keys from the old supervisor; "
+		    "drawing new ones (its tickets will need a full handshake)");
+	explicit_bzero(&m, sizeof(m));
+	return r;
 }
 
 void

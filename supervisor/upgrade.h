@@ -23,6 +23,8 @@
 
 #define UPGRADE_MAX_LISTEN 64
 
+struct tls_state;
+
 /* Counters that continue across an upgrade. */
 struct upgrade_totals {
 	struct stats_counters totals;
@@ -65,6 +67,7 @@ struct upgrade_start {
 	pid_t requester;          /* preforkctl to answer, or 0 */
 	int timeout_ms;
 	int64_t now_ms;
+	const struct tls_state *tls;  /* ticket keys to hand over, or NULL */
 };
 
 /* Remembers the absolute path of the running binary (argv0 resolved now,
@@ -74,10 +77,15 @@ struct upgrade_start {
 int upgrade_init(struct upgrade *u, const char *argv0);
 
 /* ---- old side ---- */
-/* Forks and execs the new binary. Returns the fd to watch for the new
- * supervisor's messages, or -1 (logged; an upgrade already running is
- * logged and ignored). */
+/* Forks and execs the new binary; the session-ticket keys of a->tls are
+ * queued on the channel before the fork, so they are there the moment the
+ * new supervisor looks (upgrade_take_keys). Returns the fd to watch for
+ * the new supervisor's messages, or -1 (logged; an upgrade already running
+ * is logged and ignored). */
 int upgrade_begin(struct upgrade *u, const struct upgrade_start *a);
+/* What upgrade_begin queues on fd: st's key ring (none when st is NULL
+ * or has no keys), the next rotation due at st->rotate_ms. Wipes its copy. */
+void upgrade_send_keys(int fd, const struct tls_state *st, int64_t now_ms);
 /* Tells a waiting preforkctl (pid > 1) that its request was not taken. */
 void upgrade_refuse(pid_t requester);
 /* Reads from the new supervisor. Returns 1 when it has just said READY. */
@@ -103,6 +111,13 @@ void upgrade_hand_over(struct upgrade *u, const struct upgrade_totals *t,
 /* Started by an upgrade but the configuration is bad: tell the old
  * supervisor why, so its "upgrade failed" line names it. */
 void upgrade_report_error(const char *text);
+/* Before our first workers: takes the session-ticket keys the old
+ * supervisor queued, with its rotation schedule and count, into st, so
+ * tickets it issued resume on our workers. Returns 1 when taken; 0 when
+ * none came (not an upgrade, an older binary, or it had no keys) and -1
+ * when they were malformed: then st keeps none, fresh keys are drawn and,
+ * with TLS in use, that is logged. */
+int upgrade_take_keys(struct upgrade *u, struct tls_state *st, int64_t now_ms);
 /* Our generation is ready: tell the old supervisor (and systemd). */
 void upgrade_announce_ready(struct upgrade *u);
 /* Reads the old supervisor's handover. Returns 1 when *t was filled (the

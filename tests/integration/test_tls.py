@@ -1,8 +1,8 @@
 """HTTPS (DESIGN §12, issue 16): TLS listeners beside plain ones, bodies
 byte-identical to the files for Python's ssl, curl and openssl s_client,
-old protocols refused, session resumption across workers, reloads and
+old protocols refused, session resumption across workers, reloads,
 ticket-key rotations (the keys the supervisor owns and pushes down the
-channels), certificate reload on HUP and refusal of a bad pair, the
+channels) and binary upgrades (the keys handed to the new supervisor), certificate reload on HUP and refusal of a bad pair, the
 handshake bounded by header_timeout, and the tls object of the status.
 
 A throwaway CA and ECDSA P-256 certificates are made with the openssl CLI
@@ -328,6 +328,76 @@ def test_rotated_keys_reach_every_worker_and_old_tickets_resume_for_two_rotation
     # Three rotations later the old key is gone: a full handshake.
     tls_snapshot(s, lambda t: t["ticket_key_rotations"] >= start + 3, timeout=20)
     _, _, reused, _ = fetch(s, pki, ctx=ctx, session=old_sess)
+    assert not reused
+
+
+@pytest.fixture
+def tls_upgradable(make_server, pki):
+    """Factory: a started TLS server that can be upgraded (test_upgrade's
+    Upgradable: its own copy of the binary, every supervisor cleaned up)."""
+    from test_upgrade import Upgradable
+    made = []
+
+    def factory(**keys):
+        u = Upgradable(tls_server(make_server, pki, start=False, **keys))
+        made.append(u)
+        return u.start()
+
+    yield factory
+    for u in made:
+        u.cleanup()
+
+
+def binary_upgrade(u):
+    """USR2 after a "package upgrade" of the binary; returns the new
+    supervisor's pid once the old one is gone."""
+    from test_upgrade import install
+    install(u.exe)
+    old = u.pidfile_pid()
+    os.kill(old, signal.SIGUSR2)
+    return u.upgraded(old)
+
+
+@pytest.mark.parametrize("version", [ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3])
+def test_ticket_resumes_after_a_binary_upgrade(tls_upgradable, pki, version):
+    u = tls_upgradable(workers=2)
+    s = u.srv
+    put(s, "small.txt", b"upgrade me")
+    ctx = client_ctx(pki, version)
+    _, sess, reused, before = fetch(s, pki, ctx=ctx)
+    assert not reused
+    old = s.pid
+    new = binary_upgrade(u)
+    # fetch finds the serving worker among the new supervisor's children.
+    r, _, reused, after = fetch(s, pki, ctx=ctx, session=sess)
+    assert (r.status, r.body) == (200, b"upgrade me")
+    assert new != old and after != before
+    assert reused
+    assert f"[{new}] info: upgrade: took over the session-ticket keys (1;" in s.error_log()
+
+
+def rotations_logged_by(s, pid):
+    return [int(n) for n in re.findall(
+        rf"\[{pid}\] info: tls: session-ticket keys rotated \((\d+)\)", s.error_log())]
+
+
+def test_key_rotation_goes_on_after_a_binary_upgrade(tls_upgradable, pki):
+    u = tls_upgradable(workers=2, tls_ticket_key_rotation="2s")
+    s = u.srv
+    put(s, "small.txt", b"x")
+    ctx = client_ctx(pki)
+    tls_snapshot(s, lambda t: t["ticket_key_rotations"] >= 1, timeout=15)
+    _, sess, _, _ = fetch(s, pki, ctx=ctx)
+    sealed = tls_snapshot(s)["tls"]["ticket_key_rotations"]
+    new = binary_upgrade(u)
+    # The new supervisor rotates the ring it was handed and counts on from
+    # the old one's count (at least `sealed` when it forked); one that drew
+    # its own keys would log "rotated (1)".
+    wait_for(lambda: rotations_logged_by(s, new), 15, what="a rotation by the new supervisor")
+    assert rotations_logged_by(s, new)[0] >= sealed + 1 >= 2
+    # Sealed before the upgrade, three rotations later its key is gone.
+    tls_snapshot(s, lambda t: t["ticket_key_rotations"] >= sealed + 3, timeout=20)
+    _, _, reused, _ = fetch(s, pki, ctx=ctx, session=sess)
     assert not reused
 
 

@@ -1,9 +1,12 @@
 /*
  * What a new supervisor reads from the environment an upgrading parent left
  * (supervisor/upgrade.c): accepted only whole, cleared once read, and every
- * inherited descriptor made close-on-exec again.
+ * inherited descriptor made close-on-exec again. And what travels over the
+ * socketpair: the session-ticket key ring, taken whole or not at all, and
+ * the final counters behind it.
  */
 #include "supervisor/upgrade.h"
+#include "supervisor/tls_keys.h"
 
 #include <criterion/criterion.h>
 
@@ -121,4 +124,167 @@ Test(upgrade, partial_or_bad_inheritance_is_refused)
 	cr_expect_eq(upgrade_init(&u, "/x/preforkd"), -1, "closed channel");
 	cr_assert_eq(setenv("PREFORKD_UPGRADE_FD", "3x", 1), 0);
 	cr_expect_eq(upgrade_init(&u, "/x/preforkd"), -1, "not a number");
+}
+
+/* ---- the session-ticket key ring over the socketpair -------------------- */
+
+/* An old supervisor's ring after three rotations, the next one due in 25 s
+ * of its clock (1000). */
+static void
+old_ring(struct tls_state *st)
+{
+	memset(st, 0, sizeof(*st));
+	for (int i = 0; i < 3; i++)
+		cr_assert_eq(tls_keys_rotate(st), 0);
+	st->rotations = 2;
+	st->rotate_ms = 1000 + 25000;
+}
+
+/* The channel as the new supervisor inherits it: u.parent_fd, with *old
+ * the old supervisor's end. */
+static void
+channel(struct upgrade *u, int *old)
+{
+	int sv[2];
+
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
+	memset(u, 0, sizeof(*u));
+	u->fd = -1;
+	u->parent_fd = sv[1];
+	*old = sv[0];
+}
+
+Test(upgrade_keys, ring_schedule_and_count_are_taken_over)
+{
+	struct tls_state old, new;
+	struct upgrade u;
+	int fd;
+
+	old_ring(&old);
+	channel(&u, &fd);
+	memset(&new, 0, sizeof(new));
+	upgrade_send_keys(fd, &old, 1000);
+	/* Another clock on the new side (5000): the rotation is still 25 s
+	 * away, not a full interval. */
+	cr_assert_eq(upgrade_take_keys(&u, &new, 5000), 1);
+	cr_expect_eq(new.keys.nkeys, 3u);
+	cr_expect_eq(memcmp(&new.keys, &old.keys, sizeof(old.keys)), 0);
+	cr_expect_eq(new.rotate_ms, 5000 + 25000);
+	cr_expect_eq(new.rotations, 2u);
+	/* Both rotate to the same key: a ticket the old workers seal under it
+	 * before they retire still opens on the new ones. */
+	cr_assert_eq(tls_keys_rotate(&old), 0);
+	cr_assert_eq(tls_keys_rotate(&new), 0);
+	cr_expect_eq(memcmp(&new.keys, &old.keys, sizeof(old.keys)), 0);
+	/* Taken once: the channel is empty again. */
+	cr_expect_eq(upgrade_take_keys(&u, &new, 5000), 0);
+	tls_state_free(&old);
+	tls_state_free(&new);
+}
+
+Test(upgrade_keys, a_rotation_overdue_happens_at_once_not_an_interval_later)
+{
+	struct tls_state old, new;
+	struct upgrade u;
+	int fd;
+
+	old_ring(&old);
+	channel(&u, &fd);
+	memset(&new, 0, sizeof(new));
+	upgrade_send_keys(fd, &old, 90000);       /* past rotate_ms */
+	cr_assert_eq(upgrade_take_keys(&u, &new, 100), 1);
+	cr_expect_eq(new.rotate_ms, 100);
+	tls_state_free(&old);
+	tls_state_free(&new);
+}
+
+Test(upgrade_keys, none_from_an_older_binary_or_a_ringless_one)
+{
+	struct tls_state none, new;
+	struct upgrade u;
+	int fd;
+
+	memset(&new, 0, sizeof(new));
+	channel(&u, &fd);
+	cr_expect_eq(upgrade_take_keys(&u, &new, 0), 0, "nothing queued");
+	memset(&none, 0, sizeof(none));
+	upgrade_send_keys(fd, &none, 0);
+	cr_expect_eq(upgrade_take_keys(&u, &new, 0), 0, "a ring with no keys");
+	upgrade_send_keys(fd, NULL, 0);
+	cr_expect_eq(upgrade_take_keys(&u, &new, 0), 0, "no TLS state");
+	cr_expect_eq(new.keys.nkeys, 0u);
+	u.parent_fd = -1;
+	cr_expect_eq(upgrade_take_keys(&u, &new, 0), 0, "not an upgrade");
+}
+
+Test(upgrade_keys, a_malformed_record_leaves_no_keys)
+{
+	struct tls_state new;
+	struct upgrade u;
+	char junk[64];
+	int fd;
+
+	memset(&new, 0, sizeof(new));
+	memset(junk, 0x5a, sizeof(junk));
+	channel(&u, &fd);
+	cr_assert_eq(send(fd, junk, sizeof(junk), 0), (ssize_t)sizeof(junk));
+	cr_expect_eq(upgrade_take_keys(&u, &new, 0), -1);
+	cr_expect_eq(new.keys.nkeys, 0u);
+	cr_expect_eq(new.rotate_ms, 0);
+}
+
+/* Each case breaks one field of a good handover. */
+Test(upgrade_keys, import_refuses_what_is_out_of_range)
+{
+	struct tls_state old, new;
+	struct tls_keys_handover h;
+
+	old_ring(&old);
+	memset(&new, 0, sizeof(new));
+	for (int i = 0; i < 5; i++) {
+		tls_keys_export(&old, 1000, &h);
+		switch (i) {
+		case 0: h.keys.nkeys = MSG_TLS_NKEYS + 1; break;
+		case 1: h.has_next = 2; break;
+		case 2: h.rotate_in_ms = -1; break;
+		case 3: h.rotate_in_ms = (int64_t)INT_MAX + 1; break;
+		case 4: h.reserved = 1; break;
+		}
+		cr_expect_eq(tls_keys_import(&new, &h, 0), -1, "case %d", i);
+		cr_expect_eq(new.keys.nkeys, 0u, "case %d", i);
+	}
+	tls_keys_export(&old, 1000, &h);
+	cr_expect_eq(tls_keys_import(&new, &h, 0), 1);
+	explicit_bzero(&h, sizeof(h));
+	tls_state_free(&old);
+	tls_state_free(&new);
+}
+
+/* The counters still come through behind the keys; and a binary from
+ * before the keys record (which never takes it) still gets its TOTALS. */
+Test(upgrade_keys, totals_follow_the_keys_record)
+{
+	struct upgrade_totals t = { .reloads = 4, .generation = 9 }, got;
+	struct tls_state old, new;
+	struct upgrade u, o;
+	int fd;
+
+	for (int taken = 0; taken < 2; taken++) {
+		old_ring(&old);
+		memset(&new, 0, sizeof(new));
+		channel(&u, &fd);
+		memset(&o, 0, sizeof(o));
+		o.fd = fd;
+		upgrade_send_keys(fd, &old, 1000);
+		if (taken)
+			cr_expect_eq(upgrade_take_keys(&u, &new, 0), 1);
+		upgrade_hand_over(&o, &t, "");
+		memset(&got, 0, sizeof(got));
+		cr_expect_eq(upgrade_take_totals(&u, &got), 1, "keys taken: %d", taken);
+		cr_expect_eq(got.reloads, 4u);
+		cr_expect_eq(got.generation, 9u);
+		cr_expect(u.handed_over);
+		tls_state_free(&old);
+		tls_state_free(&new);
+	}
 }
