@@ -7,6 +7,7 @@
 #include "ipc/channel.h"
 #include "ipc/base/log.h"
 #include "ipc/mqueue.h"
+#include "supervisor/config.h"
 
 _Static_assert(MSG_SCALE_MAX == CONFIG_WORKERS_LIMIT,
     "a scale message carries exactly the configurable worker range");

@@ -41,6 +41,7 @@
 #include "supervisor/control.h"
 #include "supervisor/agent.h"
 #include "supervisor/daemon.h"
+#include "supervisor/intents.h"
 #include "supervisor/listen.h"
 #include "supervisor/notify.h"
 #include "supervisor/procs.h"
