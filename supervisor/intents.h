@@ -9,6 +9,7 @@
 #define PREFORKD_INTENTS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <sys/types.h>
 
 /* What the operator asked for since the loop last looked. */
@@ -25,5 +26,15 @@ struct intents {
 	pid_t upgrade_requester;  /* preforkctl waiting for the outcome, or 0 */
 	int drain;        /* control drain +1, undrain -1: the agent's answer */
 };
+
+/* A flag of struct intents named by its offset: signals.c and control.c map
+ * their inputs to flags through tables rather than a switch case apiece. */
+#define INTENT_FLAG(member) offsetof(struct intents, member)
+
+static inline void
+intents_raise(struct intents *in, size_t flag)
+{
+	*(bool *)((char *)in + flag) = true;
+}
 
 #endif
