@@ -1,6 +1,6 @@
 /*
  * The control queue (preforkctl -> supervisor): each CONTROL message becomes
- * the same intent its signal would (STYLE §2.3).
+ * the same intent its signal would (intents.h).
  */
 #ifndef PREFORKD_CONTROL_H
 #define PREFORKD_CONTROL_H

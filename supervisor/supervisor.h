@@ -1,7 +1,8 @@
 /*
- * The supervisor: binds, forks the workers and keeps them healthy (DESIGN
- * §1, §4-§6). Every input (signal, control message) becomes an intent, and
- * the loop acts on intents in one place (STYLE §2.3).
+ * The supervisor: binds, forks the workers and keeps them healthy
+ * ("Processes" and "The life of a reload" in docs/ARCHITECTURE.md). Every
+ * input (signal, control message) becomes an intent, and the loop acts on
+ * intents in one place (intents.h).
  */
 #ifndef PREFORKD_SUPERVISOR_H
 #define PREFORKD_SUPERVISOR_H
