@@ -1,7 +1,7 @@
 /*
- * The HAProxy agent-check answerer (DESIGN §13). The supervisor, never a
- * worker, owns the socket, so it answers while every worker is busy: one
- * line per connection, then close.
+ * The HAProxy agent-check answerer. The supervisor, never a worker, owns
+ * the socket, so it answers while every worker is busy: one line per
+ * connection, then close.
  *
  *   drain          after "preforkctl drain", and from the start of a
  *                  graceful stop (HAProxy sends no new connections)

@@ -7,9 +7,21 @@
 #include "ipc/channel.h"
 #include "ipc/base/log.h"
 #include "ipc/mqueue.h"
+#include "supervisor/config.h"
 
 _Static_assert(MSG_SCALE_MAX == CONFIG_WORKERS_LIMIT,
     "a scale message carries exactly the configurable worker range");
+
+/* The commands that only raise a flag; the others carry an argument. */
+static const struct {
+	uint32_t command;
+	size_t flag;
+} control_flags[] = {
+	{ CTL_RELOAD, INTENT_FLAG(reload) },
+	{ CTL_STOP, INTENT_FLAG(stop) },
+	{ CTL_QUIT, INTENT_FLAG(quit) },
+	{ CTL_REOPEN, INTENT_FLAG(reopen) },
+};
 
 /* Adds a relative request, saturating: the target is within 1..1024 anyway,
  * so a sum beyond +-MSG_SCALE_MAX means the same as the bound, and no burst
@@ -21,6 +33,17 @@ control_add_rel(int sum, int arg)
 	if (sum > MSG_SCALE_MAX)
 		return MSG_SCALE_MAX;
 	return sum < -MSG_SCALE_MAX ? -MSG_SCALE_MAX : sum;
+}
+
+static int
+control_flag(uint32_t command, struct intents *in)
+{
+	for (size_t i = 0; i < sizeof(control_flags) / sizeof(control_flags[0]); i++)
+		if (control_flags[i].command == command) {
+			intents_raise(in, control_flags[i].flag);
+			return 0;
+		}
+	return -1;
 }
 
 int
@@ -39,18 +62,6 @@ control_intent(const struct msg_control *c, struct intents *in)
 			return -1;
 		in->scale_rel = control_add_rel(in->scale_rel, c->arg);
 		return 0;
-	case CTL_RELOAD:
-		in->reload = true;
-		return 0;
-	case CTL_STOP:
-		in->stop = true;
-		return 0;
-	case CTL_QUIT:
-		in->quit = true;
-		return 0;
-	case CTL_REOPEN:
-		in->reopen = true;
-		return 0;
 	case CTL_UPGRADE:
 		in->upgrade = true;
 		in->upgrade_requester = c->arg > 1 ? (pid_t)c->arg : 0;
@@ -60,7 +71,7 @@ control_intent(const struct msg_control *c, struct intents *in)
 		in->drain = c->command == CTL_DRAIN ? 1 : -1;
 		return 0;
 	default:
-		return -1;
+		return control_flag(c->command, in);
 	}
 }
 

@@ -1,6 +1,6 @@
 /*
  * The control queue (preforkctl -> supervisor): each CONTROL message becomes
- * the same intent its signal would (STYLE §2.3).
+ * the same intent its signal would (intents.h).
  */
 #ifndef PREFORKD_CONTROL_H
 #define PREFORKD_CONTROL_H
@@ -9,7 +9,7 @@
 #include <stdint.h>
 
 #include "ipc/msg.h"
-#include "supervisor/supervisor.h"
+#include "supervisor/intents.h"
 
 /* Records one decoded control message as an intent. Returns 0, or -1 for a
  * command it does not know or an argument out of range (the caller counts it

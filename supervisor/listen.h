@@ -1,8 +1,9 @@
 /*
  * Listening sockets, bound by the supervisor before forking and inherited by
- * every worker (DESIGN §1). Sockets are non-blocking (workers accept from an
- * epoll loop) and close-on-exec (nothing should inherit them through exec;
- * fork-only workers get them regardless).
+ * every worker ("Processes" in docs/ARCHITECTURE.md). Sockets are
+ * non-blocking (workers accept from an epoll loop) and close-on-exec
+ * (nothing should inherit them through exec; fork-only workers get them
+ * regardless).
  */
 #ifndef PREFORKD_LISTEN_H
 #define PREFORKD_LISTEN_H

@@ -1,6 +1,7 @@
 /*
- * The worker table and its state machine (STYLE §2.2). Pure: no syscalls,
- * every time is passed in, so each rule is unit-testable without forking.
+ * The worker table and its state machine, one of the pure modules listed
+ * under "Folders" in docs/ARCHITECTURE.md: no syscalls, every time is
+ * passed in, so each rule is unit-testable without forking.
  *
  * An entry is one worker process (or one slot waiting out a backoff). During
  * a reload the table holds two generations at once: the new one in slots

@@ -10,8 +10,22 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
-static const int signals_handled[] = {
-	SIGHUP, SIGTERM, SIGQUIT, SIGINT, SIGTTIN, SIGTTOU, SIGUSR1, SIGUSR2, SIGCHLD,
+/* Each signal handled and what it asks for: a flag to raise or, for TTIN
+ * and TTOU, a step of the worker count. */
+static const struct {
+	int signo;
+	size_t flag;       /* INTENT_FLAG(member); unused when step is set */
+	int step;
+} signals_handled[] = {
+	{ SIGHUP, INTENT_FLAG(reload), 0 },
+	{ SIGTERM, INTENT_FLAG(stop), 0 },
+	{ SIGQUIT, INTENT_FLAG(stop), 0 },
+	{ SIGINT, INTENT_FLAG(quit), 0 },
+	{ SIGTTIN, 0, +1 },
+	{ SIGTTOU, 0, -1 },
+	{ SIGUSR1, INTENT_FLAG(reopen), 0 },
+	{ SIGUSR2, INTENT_FLAG(upgrade), 0 },
+	{ SIGCHLD, INTENT_FLAG(reap), 0 },
 };
 
 #define SIGNALS_N (sizeof(signals_handled) / sizeof(signals_handled[0]))
@@ -23,7 +37,7 @@ signals_open(sigset_t *old)
 
 	sigemptyset(&set);
 	for (size_t i = 0; i < SIGNALS_N; i++)
-		sigaddset(&set, signals_handled[i]);
+		sigaddset(&set, signals_handled[i].signo);
 	/* A vanished status-pipe reader must give EPIPE, not kill us. */
 	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
 		return -1;
@@ -35,34 +49,14 @@ signals_open(sigset_t *old)
 void
 signals_intent(int signo, struct intents *in)
 {
-	switch (signo) {
-	case SIGCHLD:
-		in->reap = true;
-		break;
-	case SIGHUP:
-		in->reload = true;
-		break;
-	case SIGTERM:
-	case SIGQUIT:
-		in->stop = true;
-		break;
-	case SIGINT:
-		in->quit = true;
-		break;
-	case SIGUSR1:
-		in->reopen = true;
-		break;
-	case SIGUSR2:
-		in->upgrade = true;
-		break;
-	case SIGTTIN:
-		in->scale_rel++;
-		break;
-	case SIGTTOU:
-		in->scale_rel--;
-		break;
-	default:
-		break;
+	for (size_t i = 0; i < SIGNALS_N; i++) {
+		if (signals_handled[i].signo != signo)
+			continue;
+		if (signals_handled[i].step != 0)
+			in->scale_rel += signals_handled[i].step;
+		else
+			intents_raise(in, signals_handled[i].flag);
+		return;
 	}
 }
 
@@ -87,7 +81,7 @@ void
 signals_reset(const sigset_t *old)
 {
 	for (size_t i = 0; i < SIGNALS_N; i++)
-		signal(signals_handled[i], SIG_DFL);
+		signal(signals_handled[i].signo, SIG_DFL);
 	signal(SIGPIPE, SIG_DFL);
 	sigprocmask(SIG_SETMASK, old, NULL);
 }

@@ -7,7 +7,7 @@
 
 #include <signal.h>
 
-#include "supervisor/supervisor.h"
+#include "supervisor/intents.h"
 
 /* Blocks HUP, TERM, QUIT, INT, TTIN, TTOU, USR1, USR2 and CHLD, ignores PIPE and
  * returns a non-blocking signalfd for them; *old receives the previous mask

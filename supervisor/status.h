@@ -1,9 +1,10 @@
 /*
- * The status pipe writer (DESIGN §6). The supervisor owns a FIFO; while a
- * reader is attached it writes one complete snapshot per interval. Writes
- * never block: a snapshot that does not fit is finished when the pipe has
- * room, and while one is unfinished the next is skipped, so a slow reader
- * costs nothing and never sees a torn line.
+ * The status pipe writer (the FIFO row of "Inter-process communication" in
+ * docs/ARCHITECTURE.md). The supervisor owns a FIFO; while a reader is
+ * attached it writes one complete snapshot per interval. Writes never
+ * block: a snapshot that does not fit is finished when the pipe has room,
+ * and while one is unfinished the next is skipped, so a slow reader costs
+ * nothing and never sees a torn line.
  */
 #ifndef PREFORKD_STATUS_H
 #define PREFORKD_STATUS_H
