@@ -234,21 +234,13 @@ config_set_listen(struct config *c, const struct config_key *k, const char *v,
 	return 0;
 }
 
-/* The checks live with the options in server/site.c. */
+/* cache_control, add_header: each value adds to a list in the site
+ * options; the checks live with those options in server/site.c. */
 static int
-config_set_cache_control(struct config *c, const struct config_key *k, const char *v,
+config_set_site_list(struct config *c, const struct config_key *k, const char *v,
     char *msg, size_t msglen)
 {
-	(void)k;
-	return site_add_cache_control(&c->site, v, msg, msglen);
-}
-
-static int
-config_set_add_header(struct config *c, const struct config_key *k, const char *v,
-    char *msg, size_t msglen)
-{
-	(void)k;
-	return site_add_header(&c->site, v, msg, msglen);
+	return k->site_add(&c->site, v, msg, msglen);
 }
 
 static int
@@ -322,8 +314,9 @@ const struct config_key config_keys[] = {
 	{ "max_connections", config_set_int, OFF(max_connections), 1, 1048576, "N" },
 	{ "backlog", config_set_int, OFF(backlog), 1, 65535, "N" },
 	{ "precompressed", config_set_bool, OFF(site.precompressed), 0, 0, "on|off" },
-	{ "cache_control", config_set_cache_control, 0, 0, 0, 0, "GLOB VALUE" },
-	{ "add_header", config_set_add_header, 0, 0, 0, 0, "'Name: value'" },
+	{ "cache_control", config_set_site_list, 0, 0, 0, 0, "GLOB VALUE",
+	    site_add_cache_control },
+	{ "add_header", config_set_site_list, 0, 0, 0, 0, "'Name: value'", site_add_header },
 	{ "mime_types", config_set_string, OFF(site.mime_types), 0, 0, "FILE" },
 	{ "autoindex_format", config_set_autoindex_format, 0, 0, 0, 0, "html|json" },
 	{ "proxy_protocol_from", config_set_proxy_from, 0, 0, 0, 0, "CIDR[,CIDR...]" },

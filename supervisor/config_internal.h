@@ -30,6 +30,8 @@ struct config_key;
  * value only (config_set adds where it came from). Returns 0 or -1. */
 typedef int config_setter(struct config *, const struct config_key *,
     const char *, char *, size_t);
+/* Adds one value to a list in the site options (server/site.c checks it). */
+typedef int config_site_adder(struct site_opts *, const char *, char *, size_t);
 
 /* One row of the key table (config.c). */
 struct config_key {
@@ -39,6 +41,7 @@ struct config_key {
 	size_t size;                  /* sizeof the field (strings) */
 	long long min, max;           /* range (numbers, durations in ms) */
 	const char *help;
+	config_site_adder *site_add;  /* config_set_site_list's callee */
 };
 
 /* config.c */
