@@ -58,7 +58,7 @@ void config_errf(char *err, size_t errlen, const char *fmt, ...)
 /* s quoted for an error message into buf (CONFIG_QUOTE_LEN bytes): cut,
  * and unprintable bytes shown as '?'. Returns buf. */
 const char *config_quote(const char *s, char *buf, size_t buflen);
-/* A plain decimal number in min..max: no sign, no junk, no overflow. */
+/* A plain decimal number in min..max: digits only, no sign, no blanks. */
 int config_parse_number(const char *s, long long min, long long max, long long *out);
 int config_parse_bool(const char *s, bool *out);
 /* "auto": one worker per online CPU, at least 1, at most cap. */

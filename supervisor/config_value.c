@@ -1,16 +1,20 @@
 /*
- * The value parsers every key builds on: plain numbers, booleans,
- * durations with a unit, and the helpers that write and quote error text.
- * No state, no system calls but sysconf for "workers = auto".
+ * The value parsers every key builds on: plain numbers (through strtonum,
+ * after a digits-only check), booleans, durations with a unit, and the
+ * helpers that write and quote error text. No state, no system calls but
+ * sysconf for "workers = auto".
  */
 #include "supervisor/config_internal.h"
 
-#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
+
+#include <bsd/stdlib.h>
+
+#define DIGITS "0123456789"
 
 void
 config_errf(char *err, size_t errlen, const char *fmt, ...)
@@ -49,25 +53,43 @@ config_quote(const char *s, char *buf, size_t buflen)
 	return buf;
 }
 
-/* Parses a plain decimal number in min..max: no sign, no junk, no overflow. */
-int
-config_parse_number(const char *s, long long min, long long max, long long *out)
+/*
+ * The number in the n digits at s, in min..max. strtonum reads it; the
+ * leading zeros are skipped first so that any count of them (accepted
+ * before strtonum was used) still fits its buffer.
+ */
+static int
+config_parse_digits(const char *s, size_t n, long long min, long long max,
+    long long *out)
 {
-	long long v = 0;
+	char buf[24];                 /* LLONG_MAX has 19 digits */
+	const char *errstr;
+	long long v;
 
-	if (*s == '\0')
-		return -1;
-	for (; *s != '\0'; s++) {
-		if (*s < '0' || *s > '9')
-			return -1;
-		if (v > (LLONG_MAX - (*s - '0')) / 10)
-			return -1;
-		v = v * 10 + (*s - '0');
+	while (n > 1 && *s == '0') {
+		s++;
+		n--;
 	}
-	if (v < min || v > max)
+	if (n == 0 || n >= sizeof(buf))
+		return -1;
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	v = strtonum(buf, min, max, &errstr);
+	if (errstr != NULL)
 		return -1;
 	*out = v;
 	return 0;
+}
+
+/* strtoll under strtonum would take a sign or leading blanks: not here. */
+int
+config_parse_number(const char *s, long long min, long long max, long long *out)
+{
+	size_t n = strspn(s, DIGITS);
+
+	if (n == 0 || s[n] != '\0')
+		return -1;
+	return config_parse_digits(s, n, min, max, out);
 }
 
 int
@@ -97,18 +119,13 @@ config_parse_duration_ms(const char *s, int *out_ms)
 		{ "ms", 1 }, { "s", 1000 }, { "", 1000 }, { "m", 60000 },
 		{ "h", 3600000 }, { "d", 86400000 },
 	};
-	long long v = 0;
-	size_t i;
+	size_t n = strspn(s, DIGITS), i;
+	long long v;
 
-	if (*s < '0' || *s > '9')
+	if (n == 0 || config_parse_digits(s, n, 0, CONFIG_DURATION_MAX_MS, &v) == -1)
 		return -1;
-	for (; *s >= '0' && *s <= '9'; s++) {
-		v = v * 10 + (*s - '0');
-		if (v > CONFIG_DURATION_MAX_MS)
-			return -1;
-	}
 	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-		if (strcmp(s, units[i].unit) != 0)
+		if (strcmp(s + n, units[i].unit) != 0)
 			continue;
 		if (v > CONFIG_DURATION_MAX_MS / units[i].ms)
 			return -1;
