@@ -56,7 +56,8 @@ bool config_key_is_bool(const struct config_key *k);
 void config_errf(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* s quoted for an error message into buf (CONFIG_QUOTE_LEN bytes): cut,
- * and unprintable bytes shown as '?'. Returns buf. */
+ * and unprintable bytes shown as '?'. Returns buf, or a constant "\"\""
+ * when buf is too small to hold anything. */
 const char *config_quote(const char *s, char *buf, size_t buflen);
 /* A plain decimal number in min..max: digits only, no sign, no blanks. */
 int config_parse_number(const char *s, long long min, long long max, long long *out);

@@ -1,6 +1,7 @@
 /*
- * supervisor/config.c: defaults, file syntax, every key's good and bad
- * values with the exact error text, validation, the command line.
+ * The config parser (supervisor/config*.c): defaults, file syntax, every
+ * key's good and bad values with the exact error text, validation, the
+ * command line.
  */
 #include "supervisor/config.h"
 #include "ipc/base/log.h"
