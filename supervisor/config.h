@@ -1,6 +1,6 @@
 /*
  * Configuration: defaults, the "key = value" file, --key=value flags and
- * validation (DESIGN §3). Pure: it reads files and resolves addresses but
+ * validation. Pure: it reads files and resolves addresses but
  * starts nothing, so -t, reload and the unit tests share one code path.
  * Errors are written to err as "FILE:LINE: message" (or "--key: message").
  */
@@ -29,7 +29,7 @@ struct config_listen {
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
 	bool proxy_protocol;          /* "ADDR proxy_protocol": PROXY header first */
-	bool tls;                     /* "ADDR:PORT tls": a TLS listener (DESIGN §12) */
+	bool tls;                     /* "ADDR:PORT tls": a TLS listener */
 };
 
 enum status_format { STATUS_JSON, STATUS_TEXT, STATUS_OPENMETRICS };
@@ -66,25 +66,25 @@ struct config {
 	long max_requests_jitter;
 	int max_connections;
 	int backlog;
-	struct site_opts site;        /* DESIGN §14: precompressed ... mime_types */
-	/* Behind a balancer (DESIGN §13; parsed in config_scale.c). */
+	struct site_opts site;        /* static-site options: precompressed ... mime_types */
+	/* Behind a balancer (parsed in config_scale.c). */
 	int nproxy_from;
 	struct proxy_cidr proxy_from[PROXY_FROM_MAX];
 	bool agent_on;                /* agent_listen set */
 	struct config_listen agent;   /* HAProxy agent-check address */
-	/* TLS (DESIGN §12); the files are read by the supervisor (supervisor/tls_conf.c) */
+	/* TLS; the files are read by the supervisor (tls_conf_load()) */
 	char tls_certificate[PATH_MAX];
 	char tls_certificate_key[PATH_MAX];
 	char tls_protocols[64];       /* "TLSv1.2 TLSv1.3" */
 	char tls_ciphers[512];        /* TLS 1.2 cipher list, OpenSSL syntax */
 	char tls_ciphersuites[256];   /* TLS 1.3 suites */
 	int tls_ticket_key_rotation_ms;
-	/* Internal to config.c: the next "listen" replaces the list instead of
+	/* Internal to the parser: the next "listen" replaces the list instead of
 	 * appending (true after defaults, at the start of a file, before flags). */
 	bool listen_fresh;
 };
 
-/* Fills every key with its default (DESIGN §3). */
+/* Fills every key with its default. */
 void config_defaults(struct config *c);
 /* Sets one key from text. where names the source for errors ("FILE:LINE"
  * or "--key"). Returns 0, or -1 with err filled. A repeated "listen"

@@ -1,6 +1,6 @@
 /*
- * The configuration of DESIGN §13 (behind a balancer), parsed apart from
- * config.c: flags after a listen address, and proxy_protocol_from.
+ * The configuration for running behind a balancer, parsed apart from
+ * config.c: proxy_protocol_from, and which listeners expect a PROXY header.
  */
 #ifndef PREFORKD_CONFIG_SCALE_H
 #define PREFORKD_CONFIG_SCALE_H

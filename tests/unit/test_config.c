@@ -1,6 +1,7 @@
 /*
- * supervisor/config.c: defaults, file syntax, every key's good and bad
- * values with the exact error text, validation, the command line.
+ * The config parser (supervisor/config*.c): defaults, file syntax, every
+ * key's good and bad values with the exact error text, validation, the
+ * command line.
  */
 #include "supervisor/config.h"
 #include "ipc/base/log.h"
@@ -711,6 +712,19 @@ Test(config_duration, parse_limits)
 	cr_assert_eq(config_parse_duration_ms("99999999999999999999999s", &ms), -1);
 }
 
+Test(config_duration, leading_zeros)
+{
+	int ms;
+
+	cr_assert_eq(config_parse_duration_ms("000000000000000000000000000005s", &ms), 0);
+	cr_assert_eq(ms, 5000);
+	cr_assert_eq(config_parse_duration_ms("0", &ms), 0);
+	cr_assert_eq(ms, 0);
+	cr_assert_eq(config_parse_duration_ms("00000000000000000000000002073600000ms", &ms), 0);
+	cr_assert_eq(ms, 2073600000);
+	cr_assert_eq(config_parse_duration_ms("9223372036854775808ms", &ms), -1);
+}
+
 Test(config_duration, parse_junk)
 {
 	const char *bad[] = { "", "s", "5x", "5 s", " 5s", "-1", "+5", "1.5s", "5S", "5sec",
@@ -804,6 +818,30 @@ Test(config_int, overflow_and_junk)
 	    "max_connections: expected a number 1..1048576, got \"0x10\"");
 	set_fails("max_connections", " 5",
 	    "max_connections: expected a number 1..1048576, got \" 5\"");
+}
+
+/* Digits only: strtoll (under strtonum) would take a sign or leading blanks. */
+Test(config_int, sign_and_blanks_rejected)
+{
+	set_fails("max_requests", "+5",
+	    "max_requests: expected a number 0..9223372036854775807, got \"+5\"");
+	set_fails("max_requests", "-0",
+	    "max_requests: expected a number 0..9223372036854775807, got \"-0\"");
+	set_fails("backlog", "\t5", "backlog: expected a number 1..65535, got \"?5\"");
+	set_fails("listen", "127.0.0.1:+80", "listen: expected a port 0..65535, got \"+80\"");
+	set_fails("workers", "+4", "workers: expected \"auto\" or a number 1..64, got \"+4\"");
+}
+
+Test(config_int, leading_zeros_and_the_edges)
+{
+	set_ok("backlog", "00000000000000000000000000000128");
+	cr_assert_eq(cfg.backlog, 128);
+	set_ok("max_requests", "9223372036854775807");
+	cr_assert_eq(cfg.max_requests, LONG_MAX);
+	set_fails("max_requests", "9223372036854775808", "max_requests: expected a number "
+	    "0..9223372036854775807, got \"9223372036854775808\"");
+	set_ok("listen", "127.0.0.1:0080");
+	cr_assert_eq(ntohs(sin4(0)->sin_port), 80);
 }
 
 Test(config_int, backlog_range)
