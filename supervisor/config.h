@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <sys/socket.h>
 
+#include "ipc/base/version.h"
 #include "server/site.h"
 #include "server/proxy_proto.h"
 
@@ -20,9 +21,6 @@
 #define CONFIG_LINE_MAX 4096          /* longest accepted line, without its newline */
 #define CONFIG_WORKERS_LIMIT 1024     /* hard cap for workers and max_workers */
 #define CONFIG_WORKER_TIMEOUT_MIN_MS 1000  /* heartbeats every 250 ms at the floor */
-#ifndef PREFORKD_VERSION
-#define PREFORKD_VERSION "0.1.0"
-#endif
 
 struct config_listen {
 	char text[64];                /* as written, e.g. "[::]:80" */

@@ -1,5 +1,5 @@
 /*
- * libFuzzer target for supervisor/config.c. The input is, in turn:
+ * libFuzzer target for the config parser (supervisor/config*.c). The input is, in turn:
  *  - a config file (in a memfd) for config_load_file, then config_validate;
  *  - lines of "key=value" for config_set, then config_validate;
  *  - lines starting "--" as a command line for config_from_args;
