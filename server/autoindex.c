@@ -2,10 +2,10 @@
  * Directory listings. Not the hot path: this allocates (the entry list
  * and the page), and each call reads the directory afresh.
  *
- * An entry is listed only when a request for it would be served: it is
- * resolved beneath the root like a request path (openat2 RESOLVE_BENEATH,
- * O_PATH, so nothing is opened for reading), and must be a regular file or
- * a directory. A link to a directory inside the root lists as one; links
+ * An entry is listed only when a request for it would be served: it must
+ * be a regular file or a directory, and a symlink is resolved beneath the
+ * root like a request path (openat2 RESOLVE_BENEATH, O_PATH, so nothing is
+ * opened for reading); any other entry needs only its lstat. A link to a directory inside the root lists as one; links
  * out of the root, dangling links, FIFOs and devices are left out, so the
  * listing reveals nothing the root hides. Names
  * are HTML-escaped in text and percent-encoded in links, so no file name
@@ -71,7 +71,7 @@ autoindex_list_free(struct autoindex_list *l)
  * be served (a regular file or a directory) is listed: 1 with *st, else 0.
  */
 static int
-autoindex_stat(int rootfd, const char *rel, const char *name, struct stat *st)
+autoindex_stat_beneath(int rootfd, const char *rel, const char *name, struct stat *st)
 {
 	char path[PATH_MAX];
 	int n, fd, ok;
@@ -87,14 +87,32 @@ autoindex_stat(int rootfd, const char *rel, const char *name, struct stat *st)
 	return ok;
 }
 
+/*
+ * The same answer for the entry name of the directory open as dirfd, most
+ * often in one syscall: an entry that is not a symlink is itself what a
+ * request finds (the directory was reached beneath the root, and a name
+ * in it can go nowhere else), so its lstat is enough; only a symlink needs
+ * resolving beneath the root.
+ */
+static int
+autoindex_stat(const struct autoindex_src *src, int dirfd, const char *name,
+    struct stat *st)
+{
+	if (fstatat(dirfd, name, st, AT_SYMLINK_NOFOLLOW) == -1)
+		return 0;
+	if (S_ISLNK(st->st_mode))
+		return autoindex_stat_beneath(src->rootfd, src->rel, name, st);
+	return S_ISREG(st->st_mode) || S_ISDIR(st->st_mode);
+}
+
 static int
 autoindex_list_add(struct autoindex_list *l, const struct autoindex_src *src,
-    const char *name)
+    int dirfd, const char *name)
 {
 	struct autoindex_entry *e;
 	struct stat st;
 
-	if (!autoindex_stat(src->rootfd, src->rel, name, &st))
+	if (!autoindex_stat(src, dirfd, name, &st))
 		return 0; /* gone, outside the root, or not servable: not listed */
 	if (l->n == l->cap) {
 		size_t cap = l->cap ? l->cap * 2 : 32;
@@ -141,7 +159,7 @@ autoindex_read(const struct autoindex_src *src, int show_dotfiles,
 			continue;
 		if (de->d_name[0] == '.' && !show_dotfiles)
 			continue;
-		if (autoindex_list_add(l, src, de->d_name) == -1)
+		if (autoindex_list_add(l, src, fd, de->d_name) == -1)
 			goto fail;
 		errno = 0;
 	}
@@ -214,27 +232,95 @@ autoindex_head(struct autoindex_buf *b, const char *url_path)
 		    "<td>-</td><td></td></tr>\n");
 }
 
+/* Appends n bytes, growing the buffer by doubling. The rows go through
+ * here rather than printf: a listing of 20,000 entries is 20,000 rows. */
 static void
-autoindex_row(struct autoindex_buf *b, const struct autoindex_entry *e)
+autoindex_put(struct autoindex_buf *b, const char *s, size_t n)
 {
-	char text[AUTOINDEX_ESC_MAX], href[AUTOINDEX_ESC_MAX], size[32];
-	char date[32];
-	const char *slash = e->is_dir ? "/" : "";
+	size_t cap = b->cap;
+	char *p;
+
+	if (b->failed)
+		return;
+	if (cap - b->len < n) {
+		while (cap - b->len < n)
+			cap *= 2;
+		if ((p = realloc(b->p, cap)) == NULL) {
+			b->failed = 1;
+			return;
+		}
+		b->p = p;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+}
+
+#define AUTOINDEX_PUT(b, lit) autoindex_put((b), (lit), sizeof(lit) - 1)
+
+/* The last "YYYY-MM-DD HH:MM UTC" made, by the minute it stands for:
+ * entries of one directory mostly share a few minutes. */
+struct autoindex_date {
+	time_t minute;
+	int valid;
+	size_t len;
+	char text[32];
+};
+
+static void
+autoindex_put_date(struct autoindex_buf *b, struct autoindex_date *d, time_t t)
+{
+	time_t minute = t / 60 - (t % 60 < 0);
 	struct tm tm;
 
-	if (html_escape(e->name, text, sizeof(text)) == -1 ||
-	    url_encode_path(e->name, href, sizeof(href)) == -1)
+	if (!d->valid || d->minute != minute) {
+		d->minute = minute;
+		d->valid = 1;
+		if (gmtime_r(&t, &tm) == NULL ||
+		    (d->len = strftime(d->text, sizeof(d->text), "%Y-%m-%d %H:%M UTC", &tm)) == 0)
+			d->len = strlen(strcpy(d->text, "-"));
+	}
+	autoindex_put(b, d->text, d->len);
+}
+
+static void
+autoindex_put_size(struct autoindex_buf *b, off_t size)
+{
+	char digits[24];
+	size_t i = sizeof(digits);
+	uintmax_t v = size > 0 ? (uintmax_t)size : 0;
+
+	do {
+		digits[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v > 0);
+	autoindex_put(b, digits + i, sizeof(digits) - i);
+}
+
+static void
+autoindex_row(struct autoindex_buf *b, const struct autoindex_entry *e,
+    struct autoindex_date *date)
+{
+	char text[AUTOINDEX_ESC_MAX], href[AUTOINDEX_ESC_MAX];
+	int tn, hn;
+
+	if ((tn = html_escape(e->name, text, sizeof(text))) == -1 ||
+	    (hn = url_encode_path(e->name, href, sizeof(href))) == -1)
 		return; /* cannot happen for names up to NAME_MAX */
+	AUTOINDEX_PUT(b, "<tr><td><a href=\"");
+	autoindex_put(b, href, (size_t)hn);
+	autoindex_put(b, "/", e->is_dir);
+	AUTOINDEX_PUT(b, "\">");
+	autoindex_put(b, text, (size_t)tn);
+	autoindex_put(b, "/", e->is_dir);
+	AUTOINDEX_PUT(b, "</a></td><td>");
 	if (e->is_dir)
-		strcpy(size, "-");
+		AUTOINDEX_PUT(b, "-");
 	else
-		snprintf(size, sizeof(size), "%" PRIdMAX, (intmax_t)e->size);
-	if (gmtime_r(&e->mtime, &tm) == NULL ||
-	    strftime(date, sizeof(date), "%Y-%m-%d %H:%M UTC", &tm) == 0)
-		strcpy(date, "-");
-	autoindex_printf(b, "<tr><td><a href=\"%s%s\">%s%s</a></td>"
-	    "<td>%s</td><td>%s</td></tr>\n", href, slash, text, slash, size,
-	    date);
+		autoindex_put_size(b, e->size);
+	AUTOINDEX_PUT(b, "</td><td>");
+	autoindex_put_date(b, date, e->mtime);
+	AUTOINDEX_PUT(b, "</td></tr>\n");
 }
 
 /* The page around the sorted entries: HTML or JSON. */
@@ -245,9 +331,11 @@ static void
 autoindex_html(struct autoindex_buf *b, const struct autoindex_list *l,
     const char *url_path)
 {
+	struct autoindex_date date = { 0, 0, 0, "" };
+
 	autoindex_head(b, url_path);
 	for (size_t i = 0; i < l->n; i++)
-		autoindex_row(b, &l->v[i]);
+		autoindex_row(b, &l->v[i], &date);
 	autoindex_printf(b, "</table>\n</body>\n</html>\n");
 }
 

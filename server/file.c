@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "server/dircache.h"
 #include "server/encoding.h"
 #include "server/http_util.h"
 #include "server/path.h"
@@ -17,6 +18,7 @@ struct file_cache {
 	int n;
 	int probe;                 /* look for precompressed siblings */
 	int hand;                  /* clock hand */
+	struct dir_cache *dirs;    /* what each directory holds (dircache.h) */
 	int count;                 /* hashed entries */
 	uint32_t mask;             /* buckets - 1 */
 	int *buckets;
@@ -52,7 +54,9 @@ file_cache_new(int rootfd, int n)
 	fc->buckets = malloc(nb * sizeof(*fc->buckets));
 	fc->entries = calloc(fc->n, sizeof(*fc->entries));
 	fc->bodies = malloc((size_t)fc->n * FILE_BODY_MAX);
-	if (fc->buckets == NULL || fc->entries == NULL || fc->bodies == NULL) {
+	fc->dirs = dir_cache_new(rootfd);
+	if (fc->buckets == NULL || fc->entries == NULL || fc->bodies == NULL ||
+	    fc->dirs == NULL) {
 		file_cache_free(fc);
 		return NULL;
 	}
@@ -80,6 +84,7 @@ file_cache_free(struct file_cache *fc)
 	free(fc->buckets);
 	free(fc->entries);
 	free(fc->bodies);
+	dir_cache_free(fc->dirs);
 	free(fc);
 }
 
@@ -87,6 +92,12 @@ int
 file_cache_count(const struct file_cache *fc)
 {
 	return fc->count;
+}
+
+struct dir_cache *
+file_cache_dirs(struct file_cache *fc)
+{
+	return fc->dirs;
 }
 
 static void
@@ -129,20 +140,42 @@ file_cache_probe_siblings(struct file_cache *fc, int on)
 	fc->probe = on;
 }
 
-/* Which of rel.br, rel.zst, rel.gz are regular files not older than st.
- * Only a hint: the sibling is opened beneath the root and checked again
- * before it is served. */
+/* What the directory cache says of rel's directory; a directory it does
+ * not know may hold any sibling and any type of file. */
+static struct dir_info
+file_dir(struct file_cache *fc, const char *rel, size_t len)
+{
+	struct dir_info di;
+
+	if (dir_cache_lookup(fc->dirs, rel, len, &di) == -1) {
+		di.suffixes = ENC_BIT(ENC_BR) | ENC_BIT(ENC_ZSTD) | ENC_BIT(ENC_GZIP);
+		di.plain = 0;
+	}
+	return di;
+}
+
+/* Which of rel.br, rel.zst, rel.gz are regular files not older than st,
+ * looking only for the suffixes some name in the directory ends in
+ * (di, or found here when NULL). Only a hint: the sibling is opened
+ * beneath the root and checked again before it is served. */
 static unsigned
-file_probe(const struct file_cache *fc, const char *rel, size_t len,
-    const struct stat *st)
+file_probe(struct file_cache *fc, const char *rel, size_t len,
+    const struct stat *st, const struct dir_info *di)
 {
 	char path[FILE_KEY_MAX + 8];
+	struct dir_info found;
 	struct stat s;
 	unsigned mask = 0;
 
 	if (!fc->probe || len >= FILE_KEY_MAX || enc_is_sibling_name(rel, len))
 		return 0;
+	if (di == NULL) {
+		found = file_dir(fc, rel, len);
+		di = &found;
+	}
 	for (int e = ENC_BR; e < ENC_COUNT; e++) {
+		if (!(di->suffixes & ENC_BIT(e)))
+			continue;   /* no such name in the directory */
 		snprintf(path, sizeof(path), "%.*s%s", (int)len, rel, enc_suffix(e));
 		/* Whole seconds: brotli(1) copies the mtime without its
 		 * nanoseconds, and HTTP dates have none either. */
@@ -261,6 +294,12 @@ file_check_type(struct file_cache *fc, const char *rel)
 	struct stat st;
 	int fd, err = 0;
 
+	/* First a plain stat, which follows links wherever they lead: when it
+	 * finds a regular file, the open beneath the root either reaches that
+	 * same file or fails, so it is safe. Anything else (a FIFO, a missing
+	 * name, a link out of the root) gets the exact check and its errno. */
+	if (fstatat(fc->rootfd, rel, &st, 0) == 0 && S_ISREG(st.st_mode))
+		return 0;
 	if ((fd = path_open_beneath(fc->rootfd, rel, O_PATH)) == -1)
 		return -1;
 	if (fstat(fd, &st) == -1)
@@ -274,13 +313,16 @@ file_check_type(struct file_cache *fc, const char *rel)
 	return err != 0 ? -1 : 0;
 }
 
-/* Opens rel beneath the root; a regular file only. Returns the fd or -1. */
+/* Opens rel beneath the root; a regular file only. In a plain directory
+ * (dircache.h: only regular files and directories a moment ago) the name
+ * cannot be a FIFO, so the type check before the open is skipped. Returns
+ * the fd or -1. */
 static int
-file_open(struct file_cache *fc, const char *rel, struct stat *st)
+file_open(struct file_cache *fc, const char *rel, int plain, struct stat *st)
 {
 	int fd, err;
 
-	if (file_check_type(fc, rel) == -1)
+	if (!plain && file_check_type(fc, rel) == -1)
 		return -1;
 	/* O_NONBLOCK: should the name become a FIFO after the check, the open
 	 * must still not block the worker (the fstat below refuses it). */
@@ -325,12 +367,13 @@ static int
 file_insert(struct file_cache *fc, const char *rel, size_t len, uint32_t h,
     int enc, int64_t now_ms, struct file_entry **out)
 {
+	struct dir_info di = file_dir(fc, rel, len);
 	struct file_entry *e = NULL;
 	struct stat st;
 	char *bodybuf;
 	int fd;
 
-	if ((fd = file_open(fc, rel, &st)) == -1)
+	if ((fd = file_open(fc, rel, di.plain, &st)) == -1)
 		return -1;
 	if (len < FILE_KEY_MAX)
 		e = file_victim(fc);
@@ -346,7 +389,7 @@ file_insert(struct file_cache *fc, const char *rel, size_t len, uint32_t h,
 	e->fd = fd;
 	e->st = st;
 	e->enc = (unsigned char)enc;
-	e->siblings = enc == 0 ? (unsigned char)file_probe(fc, rel, len, &st) : 0;
+	e->siblings = enc == 0 ? (unsigned char)file_probe(fc, rel, len, &st, &di) : 0;
 	file_prepare(e, rel, len, bodybuf);
 	if (e->oneoff && e->body == NULL) {
 		free(bodybuf);
@@ -383,7 +426,7 @@ file_cache_revalidate(struct file_cache *fc, struct file_entry *e, int64_t now_m
 	    st.st_dev == e->st.st_dev && st.st_size == e->st.st_size &&
 	    st.st_mtim.tv_sec == e->st.st_mtim.tv_sec &&
 	    st.st_mtim.tv_nsec == e->st.st_mtim.tv_nsec && S_ISREG(st.st_mode) &&
-	    (e->enc != 0 || file_probe(fc, e->key, e->keylen, &e->st) == e->siblings))
+	    (e->enc != 0 || file_probe(fc, e->key, e->keylen, &e->st, NULL) == e->siblings))
 		return 0;
 	file_unhash(fc, e);
 	return 1;

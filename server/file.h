@@ -4,6 +4,11 @@
  * stat, a prepared header block and, for small files, the body itself, so a
  * keep-alive hit costs one read and one write.
  *
+ * A miss asks the directory cache (server/dircache.h) which siblings can
+ * exist and whether the name can be anything but a file or a directory,
+ * so in a settled directory it costs a stat of the directory, the open
+ * and its fstat.
+ *
  * Entries are allocated once at init. A hit is revalidated with fstatat at
  * most once per FILE_CHECK_MS: a changed inode, size or mtime drops it and
  * the file is opened again. Entries in use by a response are pinned (refs);
@@ -85,5 +90,8 @@ int file_cache_revalidate(struct file_cache *fc, struct file_entry *e, int64_t n
 void file_cache_drop_all(struct file_cache *fc);
 /* Entries currently hashed (tests). */
 int file_cache_count(const struct file_cache *fc);
+/* The directory cache that spares a miss its type check and sibling
+ * probes (server/dircache.h; tests shorten its settle time). */
+struct dir_cache *file_cache_dirs(struct file_cache *fc);
 
 #endif

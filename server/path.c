@@ -195,22 +195,24 @@ url_encode_path(const char *s, char *out, size_t outlen)
 int
 html_escape(const char *s, char *out, size_t outlen)
 {
-	size_t o = 0;
+	size_t o = 0, n;
 
 	for (; *s != '\0'; s++) {
 		const char *rep;
-		char one[2] = { *s, '\0' };
-		size_t n;
 
 		switch (*s) {
-		case '&': rep = "&amp;"; break;
-		case '<': rep = "&lt;"; break;
-		case '>': rep = "&gt;"; break;
-		case '"': rep = "&quot;"; break;
-		case '\'': rep = "&#39;"; break;
-		default: rep = one; break;
+		case '&': rep = "&amp;"; n = 5; break;
+		case '<': rep = "&lt;"; n = 4; break;
+		case '>': rep = "&gt;"; n = 4; break;
+		case '"': rep = "&quot;"; n = 6; break;
+		case '\'': rep = "&#39;"; n = 5; break;
+		default:
+			/* Most bytes: copied as they are (listings escape every name). */
+			if (o + 1 >= outlen)
+				return -1;
+			out[o++] = *s;
+			continue;
 		}
-		n = strlen(rep);
 		if (o + n >= outlen)
 			return -1;
 		memcpy(out + o, rep, n);
