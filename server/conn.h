@@ -28,7 +28,7 @@
 #include "server/file.h"
 #include "server/loop.h"
 #include "server/response.h"
-#include "server/worker.h"
+#include "server/worker_params.h"
 
 #define CONN_RBUF 8192            /* also the limit on a request head */
 #define CONN_HDR 1024             /* reply head; longer ones go to the heap */
