@@ -84,12 +84,6 @@ loop_io_add(struct loop *l, struct loop_io *io, uint32_t events)
 }
 
 int
-loop_io_mod(struct loop *l, struct loop_io *io, uint32_t events)
-{
-	return loop_ctl(l, EPOLL_CTL_MOD, io, events);
-}
-
-int
 loop_io_del(struct loop *l, struct loop_io *io)
 {
 	io->events = 0;

@@ -74,7 +74,6 @@ void loop_set_now(struct loop *l, int64_t now_ms);
 
 /* epoll registration of io (fd and cb set by the caller). Return 0 or -1. */
 int loop_io_add(struct loop *l, struct loop_io *io, uint32_t events);
-int loop_io_mod(struct loop *l, struct loop_io *io, uint32_t events);
 int loop_io_del(struct loop *l, struct loop_io *io);
 
 /* Arms t to fire ms from now (re-arming moves it). */
