@@ -17,6 +17,11 @@
  * chunk the connection queues behind the other ready ones (cx->pending, in
  * order) instead of writing on until the socket buffer is full, so one loop
  * turn gives every sending connection a chunk and no call runs long.
+ *
+ * The code is split by phase: conn.c the request/reply cycle, teardown and
+ * this context; conn_accept.c accepting and the PROXY header; conn_send.c
+ * the sender and its pending queue; conn_tls.c the TLS glue. They share
+ * struct conn through conn_internal.h, which nothing else includes.
  */
 #ifndef PREFORKD_CONN_H
 #define PREFORKD_CONN_H
