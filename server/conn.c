@@ -28,10 +28,10 @@
 static struct conn_block *
 conn_block_get(struct conn_ctx *cx)
 {
-	struct conn_block *b = cx->free_blocks;
+	struct conn_block *b = SLIST_FIRST(&cx->free_blocks);
 
 	if (b != NULL)
-		cx->free_blocks = b->next;
+		SLIST_REMOVE_HEAD(&cx->free_blocks, link);
 	else if ((b = malloc(sizeof(*b))) == NULL)
 		return NULL;
 	b->reply.hdr = b->hdr;
@@ -45,8 +45,7 @@ conn_block_put(struct conn *c)
 {
 	if (c->b == NULL)
 		return;
-	c->b->next = c->cx->free_blocks;
-	c->cx->free_blocks = c->b;
+	SLIST_INSERT_HEAD(&c->cx->free_blocks, c->b, link);
 	c->b = NULL;
 }
 
@@ -122,28 +121,10 @@ conn_count_request(struct conn *c)
 static void
 conn_unlink(struct conn *c)
 {
-	struct conn_ctx *cx = c->cx;
-	struct conn **pp;
-
-	if (c->prev != NULL)
-		c->prev->next = c->next;
-	else
-		cx->all = c->next;
-	if (c->next != NULL)
-		c->next->prev = c->prev;
-	c->prev = c->next = NULL;
-	if (c->in_pending) {
-		struct conn *prev = NULL;
-
-		for (pp = &cx->pending; *pp != NULL; prev = *pp, pp = &(*pp)->next_pending) {
-			if (*pp == c) {
-				*pp = c->next_pending;
-				if (cx->pending_tail == c)
-					cx->pending_tail = prev;
-				break;
-			}
-		}
-		c->in_pending = 0;
+	LIST_REMOVE(c, all_link);
+	if (c->queue != NULL) {
+		TAILQ_REMOVE(c->queue, c, queue_link);
+		c->queue = NULL;
 	}
 }
 
@@ -177,8 +158,7 @@ conn_close(struct conn *c, const char *reason)
 	}
 	close(c->io.fd);
 	c->io.fd = -1;
-	c->next_free = cx->closed;
-	cx->closed = c;
+	SLIST_INSERT_HEAD(&cx->closed, c, free_link);
 	cx->nconns--;
 	cx->stats.connections_active--;
 	conn_listen_update(cx);
@@ -541,7 +521,7 @@ conn_event(struct loop *l, struct loop_io *io, uint32_t events)
 	}
 	/* Queued for after the batch: running it now too would give it a
 	 * second turn ahead of the others. */
-	if (c->in_pending)
+	if (c->queue != NULL)
 		return;
 	conn_run(c);
 }
@@ -552,21 +532,23 @@ static void
 conn_after_batch(struct loop *l, void *arg)
 {
 	struct conn_ctx *cx = arg;
-	struct conn *c, *next;
+	struct conn *c;
 
 	(void)l;
 	/* Those queued now, once each, in order; one that queues itself
-	 * again goes on the fresh list for the next turn. */
-	c = cx->pending;
-	cx->pending = cx->pending_tail = NULL;
-	for (; c != NULL; c = next) {
-		next = c->next_pending;
-		c->in_pending = 0;
+	 * again goes on the fresh list for the next turn. One closed before
+	 * its turn takes itself off the running list. */
+	TAILQ_CONCAT(&cx->running, &cx->pending, queue_link);
+	TAILQ_FOREACH(c, &cx->running, queue_link)
+		c->queue = &cx->running;
+	while ((c = TAILQ_FIRST(&cx->running)) != NULL) {
+		TAILQ_REMOVE(&cx->running, c, queue_link);
+		c->queue = NULL;
 		if (c->io.fd != -1)
 			conn_run(c);
 	}
-	while ((c = cx->closed) != NULL) {
-		cx->closed = c->next_free;
+	while ((c = SLIST_FIRST(&cx->closed)) != NULL) {
+		SLIST_REMOVE_HEAD(&cx->closed, free_link);
 		conn_free_to_pool(cx, c);
 	}
 }
@@ -574,7 +556,7 @@ conn_after_batch(struct loop *l, void *arg)
 static int
 conn_busy(void *arg)
 {
-	return ((struct conn_ctx *)arg)->pending != NULL;
+	return !TAILQ_EMPTY(&((struct conn_ctx *)arg)->pending);
 }
 
 int
@@ -584,6 +566,12 @@ conn_ctx_init(struct conn_ctx *cx, struct loop *l, const struct worker_params *p
 	int i;
 
 	memset(cx, 0, sizeof(*cx));
+	LIST_INIT(&cx->all);
+	TAILQ_INIT(&cx->pending);
+	TAILQ_INIT(&cx->running);
+	SLIST_INIT(&cx->closed);
+	SLIST_INIT(&cx->free_conns);
+	SLIST_INIT(&cx->free_blocks);
 	cx->loop = l;
 	cx->params = p;
 	cx->alog = alog;
@@ -622,8 +610,7 @@ conn_ctx_init(struct conn_ctx *cx, struct loop *l, const struct worker_params *p
 void
 conn_stop_graceful(struct conn_ctx *cx)
 {
-	struct conn *c, *next;
-
+	struct conn *c;
 	int i;
 
 	cx->stopping = 1;
@@ -637,8 +624,7 @@ conn_stop_graceful(struct conn_ctx *cx)
 	 * (answered with Connection: close), then closes: closing it at once
 	 * would race with a client that is sending right now, which fails that
 	 * request. A new connection is not idle: its first request is coming. */
-	for (c = cx->all; c != NULL; c = next) {
-		next = c->next;
+	LIST_FOREACH(c, &cx->all, all_link) {
 		if (c->state == CONN_HEAD && c->rlen == 0 && c->tnode.list == &cx->ka_list)
 			conn_timer(c, &cx->drain_list);
 	}
@@ -647,8 +633,10 @@ conn_stop_graceful(struct conn_ctx *cx)
 void
 conn_close_all(struct conn_ctx *cx)
 {
-	while (cx->all != NULL)
-		conn_close(cx->all, "exit");
+	struct conn *c;
+
+	while ((c = LIST_FIRST(&cx->all)) != NULL)
+		conn_close(c, "exit");
 }
 
 void
@@ -658,13 +646,13 @@ conn_ctx_free(struct conn_ctx *cx)
 	struct conn_block *b;
 
 	conn_after_batch(cx->loop, cx);
-	cx->pending = cx->pending_tail = NULL;
-	while ((c = cx->free_conns) != NULL) {
-		cx->free_conns = c->next_free;
+	TAILQ_INIT(&cx->pending);
+	while ((c = SLIST_FIRST(&cx->free_conns)) != NULL) {
+		SLIST_REMOVE_HEAD(&cx->free_conns, free_link);
 		free(c);
 	}
-	while ((b = cx->free_blocks) != NULL) {
-		cx->free_blocks = b->next;
+	while ((b = SLIST_FIRST(&cx->free_blocks)) != NULL) {
+		SLIST_REMOVE_HEAD(&cx->free_blocks, link);
 		free(b);
 	}
 	free(cx->tls_buf);

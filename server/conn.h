@@ -27,6 +27,7 @@
 #define PREFORKD_CONN_H
 
 #include <stdint.h>
+#include <sys/queue.h>
 
 #include "ipc/msg.h"
 #include "server/accesslog.h"
@@ -79,12 +80,12 @@ struct conn_ctx {
 	size_t tls_len;
 
 	int nconns;
-	struct conn *all;             /* every open connection */
-	struct conn *pending;         /* run again after the batch, in order: */
-	struct conn *pending_tail;    /* out of budget, or a file chunk sent */
-	struct conn *closed;          /* freed after the event batch */
-	struct conn *free_conns;
-	struct conn_block *free_blocks;
+	LIST_HEAD(, conn) all;        /* every open connection */
+	TAILQ_HEAD(conn_queue, conn) pending; /* run again after the batch, in */
+	struct conn_queue running;    /* order: out of budget, or a file chunk sent */
+	SLIST_HEAD(, conn) closed;    /* freed after the event batch */
+	SLIST_HEAD(, conn) free_conns;
+	SLIST_HEAD(, conn_block) free_blocks;
 	struct loop_dlist ka_list, hdr_list, send_list, linger_list, drain_list;
 };
 

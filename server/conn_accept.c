@@ -22,10 +22,10 @@
 static struct conn *
 conn_new(struct conn_ctx *cx, int fd)
 {
-	struct conn *c = cx->free_conns;
+	struct conn *c = SLIST_FIRST(&cx->free_conns);
 
 	if (c != NULL)
-		cx->free_conns = c->next_free;
+		SLIST_REMOVE_HEAD(&cx->free_conns, free_link);
 	else if ((c = malloc(sizeof(*c))) == NULL)
 		return NULL;
 	memset(c, 0, sizeof(*c));
@@ -40,8 +40,7 @@ conn_new(struct conn_ctx *cx, int fd)
 void
 conn_free_to_pool(struct conn_ctx *cx, struct conn *c)
 {
-	c->next_free = cx->free_conns;
-	cx->free_conns = c;
+	SLIST_INSERT_HEAD(&cx->free_conns, c, free_link);
 }
 
 /* Counts c in and puts it on the connection list, under the header timeout. */
@@ -52,10 +51,7 @@ conn_link(struct conn_ctx *cx, struct conn *c, const struct sockaddr_storage *ss
 	c->nodelay = ss->ss_family != AF_INET && ss->ss_family != AF_INET6;
 	memcpy(&c->peer, ss, ss->ss_family == AF_INET6 ? sizeof(c->peer.in6) :
 	    sizeof(c->peer.in));
-	c->next = cx->all;
-	if (cx->all != NULL)
-		cx->all->prev = c;
-	cx->all = c;
+	LIST_INSERT_HEAD(&cx->all, c, all_link);
 	cx->nconns++;
 	cx->stats.connections_accepted++;
 	cx->stats.connections_active++;

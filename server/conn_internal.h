@@ -21,7 +21,7 @@
 
 /* Memory a connection holds only while a request is in progress. */
 struct conn_block {
-	struct conn_block *next;
+	SLIST_ENTRY(conn_block) link;    /* cx->free_blocks */
 	struct http_request req;
 	struct reply reply;
 	char hdr[CONN_HDR];
@@ -37,9 +37,10 @@ struct conn {
 	struct loop_dnode tnode;
 	struct conn_ctx *cx;
 	struct conn_block *b;
-	struct conn *prev, *next;        /* cx->all */
-	struct conn *next_pending;
-	struct conn *next_free;          /* free, closed lists */
+	LIST_ENTRY(conn) all_link;       /* cx->all */
+	TAILQ_ENTRY(conn) queue_link;    /* on queue */
+	struct conn_queue *queue;        /* cx->pending or cx->running, or NULL */
+	SLIST_ENTRY(conn) free_link;     /* cx->free_conns or cx->closed */
 	enum conn_state state;
 	uint32_t rlen;                   /* bytes in b->rbuf */
 	uint32_t hlen;                   /* head length of the request being answered */
@@ -50,7 +51,6 @@ struct conn {
 	unsigned eof : 1;                /* read returned 0 */
 	unsigned rdhup : 1;              /* the peer's FIN was signalled */
 	unsigned nodelay : 1;            /* TCP_NODELAY set (or not TCP) */
-	unsigned in_pending : 1;         /* on cx->pending */
 	unsigned replying : 1;           /* a reply is owed: count it once */
 	unsigned chunked : 1;            /* discarding a chunked body */
 	unsigned tls_hs : 1;             /* TLS handshake still to finish */

@@ -97,15 +97,10 @@ conn_pending_add(struct conn *c)
 {
 	struct conn_ctx *cx = c->cx;
 
-	if (c->in_pending)
+	if (c->queue != NULL)
 		return;
-	c->in_pending = 1;
-	c->next_pending = NULL;
-	if (cx->pending_tail != NULL)
-		cx->pending_tail->next_pending = c;
-	else
-		cx->pending = c;
-	cx->pending_tail = c;
+	c->queue = &cx->pending;
+	TAILQ_INSERT_TAIL(&cx->pending, c, queue_link);
 }
 
 /* A whole chunk went out and the socket may take more: the other ready
