@@ -115,66 +115,62 @@ conn_send_yield(struct conn *c)
 	return STEP_AGAIN;
 }
 
-/* conn_send over TLS, a record per call. Only WANT_WRITE proves the
- * socket full (OpenSSL may write less than it was offered without that);
- * a large body yields every CONN_SEND_CHUNK bytes, as over plain TCP. */
-static enum step
-conn_send_tls_all(struct conn *c)
+/* Whether c has sent a chunk's worth and must let the others go first
+ * (only while body segments remain): a whole sendfile chunk over plain
+ * TCP; over TLS, whose records are small, CONN_SEND_CHUNK bytes added up
+ * since the last yield. */
+static int
+conn_chunk_sent(struct conn *c, size_t n, size_t want)
 {
-	struct reply *r = &c->b->reply;
+	int more = c->seg_i < c->b->reply.nseg;
+
+	if (c->ssl == NULL)
+		return more && n == want && want == CONN_SEND_CHUNK;
+	if ((c->tls_burst += (uint32_t)n) < CONN_SEND_CHUNK || !more)
+		return 0;
+	c->tls_burst = 0;
+	return 1;
+}
+
+/* One write from the send cursor, which is not at the end: a TLS record,
+ * else the head and memory segments, else a file chunk. *want is set to
+ * the bytes offered. */
+static ssize_t
+conn_send_once(struct conn *c, size_t *want)
+{
+	const struct reply *r = &c->b->reply;
+
+	if (c->ssl != NULL)
+		return conn_send_tls(c, want);
+	if (c->hdr_off < r->hdr_len || r->seg[c->seg_i].p != NULL)
+		return conn_send_mem(c, want);
+	return conn_send_file(c, want);
+}
+
+/* Writes until the reply is out, the socket is full, or a chunk's worth
+ * went out and c queues behind the other sending connections. */
+enum step
+conn_send(struct conn *c)
+{
+	const struct reply *r = &c->b->reply;
 	size_t want;
 	ssize_t n;
 
 	while (c->writable) {
 		if (c->hdr_off >= r->hdr_len && c->seg_i >= r->nseg)
 			return STEP_DONE;
-		if ((n = conn_send_tls(c, &want)) <= 0) {
-			if (errno != EAGAIN)
-				return STEP_CLOSE;
-			c->writable = 0;
-			conn_timer(c, &c->cx->send_list);
-			return STEP_AGAIN;
-		}
-		conn_advance(c, (size_t)n);
-		if ((c->tls_burst += (uint32_t)n) >= CONN_SEND_CHUNK && c->seg_i < r->nseg) {
-			c->tls_burst = 0;
-			return conn_send_yield(c);
-		}
-	}
-	return STEP_AGAIN;
-}
-
-enum step
-conn_send(struct conn *c)
-{
-	struct reply *r = &c->b->reply;
-	size_t want;
-	ssize_t n;
-
-	if (c->ssl != NULL)
-		return conn_send_tls_all(c);
-	for (;;) {
-		if (!c->writable)
-			return STEP_AGAIN;
-		if (c->hdr_off < r->hdr_len ||
-		    (c->seg_i < r->nseg && r->seg[c->seg_i].p != NULL))
-			n = conn_send_mem(c, &want);
-		else if (c->seg_i < r->nseg)
-			n = conn_send_file(c, &want);
-		else
-			return STEP_DONE;
-		if (n > 0) {
+		if ((n = conn_send_once(c, &want)) > 0) {
 			conn_advance(c, (size_t)n);
+			if (conn_chunk_sent(c, (size_t)n, want))
+				return conn_send_yield(c);
 			/* A short write means the socket buffer is full (the kernel
 			 * then flags it for the next EPOLLOUT edge): the next call
 			 * would only return EAGAIN, so skip it, as for reads. A file
 			 * that shrank is then noticed on that edge, or by the send
-			 * timeout. */
-			if ((size_t)n == want) {
-				if (want == CONN_SEND_CHUNK && c->seg_i < r->nseg)
-					return conn_send_yield(c);
+			 * timeout. Not over TLS: OpenSSL may write less than it was
+			 * offered, and only WANT_WRITE proves the socket full. */
+			if ((size_t)n == want || c->ssl != NULL)
 				continue;
-			}
 		} else if (errno == EINTR)
 			continue;
 		else if (errno != EAGAIN)
@@ -184,4 +180,5 @@ conn_send(struct conn *c)
 		conn_timer(c, &c->cx->send_list);
 		return STEP_AGAIN;
 	}
+	return STEP_AGAIN;
 }
