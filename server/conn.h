@@ -17,18 +17,24 @@
  * chunk the connection queues behind the other ready ones (cx->pending, in
  * order) instead of writing on until the socket buffer is full, so one loop
  * turn gives every sending connection a chunk and no call runs long.
+ *
+ * The code is split by phase: conn.c the request/reply cycle, teardown and
+ * this context; conn_accept.c accepting and the PROXY header; conn_send.c
+ * the sender and its pending queue; conn_tls.c the TLS glue. They share
+ * struct conn through conn_internal.h, which nothing else includes.
  */
 #ifndef PREFORKD_CONN_H
 #define PREFORKD_CONN_H
 
 #include <stdint.h>
+#include <sys/queue.h>
 
 #include "ipc/msg.h"
 #include "server/accesslog.h"
 #include "server/file.h"
 #include "server/loop.h"
 #include "server/response.h"
-#include "server/worker.h"
+#include "server/worker_params.h"
 
 #define CONN_RBUF 8192            /* also the limit on a request head */
 #define CONN_HDR 1024             /* reply head; longer ones go to the heap */
@@ -74,12 +80,12 @@ struct conn_ctx {
 	size_t tls_len;
 
 	int nconns;
-	struct conn *all;             /* every open connection */
-	struct conn *pending;         /* run again after the batch, in order: */
-	struct conn *pending_tail;    /* out of budget, or a file chunk sent */
-	struct conn *closed;          /* freed after the event batch */
-	struct conn *free_conns;
-	struct conn_block *free_blocks;
+	LIST_HEAD(, conn) all;        /* every open connection */
+	TAILQ_HEAD(conn_queue, conn) pending; /* run again after the batch, in */
+	struct conn_queue running;    /* order: out of budget, or a file chunk sent */
+	SLIST_HEAD(, conn) closed;    /* freed after the event batch */
+	SLIST_HEAD(, conn) free_conns;
+	SLIST_HEAD(, conn_block) free_blocks;
 	struct loop_dlist ka_list, hdr_list, send_list, linger_list, drain_list;
 };
 

@@ -1,5 +1,5 @@
 /*
- * Precompressed siblings (DESIGN §14): the Accept-Encoding parser and the
+ * Precompressed siblings: the Accept-Encoding parser and the
  * choice among the FILE.br, FILE.zst and FILE.gz that exist. Pure: no I/O,
  * no allocation, so it is unit-tested and fuzzed on its own.
  */

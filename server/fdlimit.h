@@ -1,6 +1,6 @@
 /*
- * The descriptor budget of a worker (DESIGN §7: a per-worker connection
- * limit, with a reserve against fd exhaustion).
+ * The descriptor budget of a worker: a per-worker connection limit, with
+ * a reserve against fd exhaustion.
  *
  * A worker needs descriptors besides its connections: stdio, the root,
  * epoll, signalfd, channel, stats queue, logs, listeners, the open-file

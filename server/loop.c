@@ -12,8 +12,8 @@ struct loop {
 	int maxevents;
 	struct epoll_event *events;
 	int64_t now;
-	struct loop_timer *timers;    /* sorted by when */
-	struct loop_dlist *lists;
+	TAILQ_HEAD(, loop_timer) timers;  /* sorted by when */
+	SLIST_HEAD(, loop_dlist) lists;
 	loop_hook *after_batch;
 	void *after_arg;
 	int (*busy)(void *);
@@ -28,6 +28,8 @@ loop_new(int maxevents)
 	if ((l = calloc(1, sizeof(*l))) == NULL)
 		return NULL;
 	l->epfd = -1;
+	TAILQ_INIT(&l->timers);
+	SLIST_INIT(&l->lists);
 	l->maxevents = maxevents > 0 ? maxevents : 64;
 	if ((l->events = calloc(l->maxevents, sizeof(*l->events))) == NULL)
 		goto fail;
@@ -84,12 +86,6 @@ loop_io_add(struct loop *l, struct loop_io *io, uint32_t events)
 }
 
 int
-loop_io_mod(struct loop *l, struct loop_io *io, uint32_t events)
-{
-	return loop_ctl(l, EPOLL_CTL_MOD, io, events);
-}
-
-int
 loop_io_del(struct loop *l, struct loop_io *io)
 {
 	io->events = 0;
@@ -99,17 +95,9 @@ loop_io_del(struct loop *l, struct loop_io *io)
 void
 loop_timer_del(struct loop *l, struct loop_timer *t)
 {
-	struct loop_timer **pp;
-
 	if (!t->armed)
 		return;
-	for (pp = &l->timers; *pp != NULL; pp = &(*pp)->next) {
-		if (*pp == t) {
-			*pp = t->next;
-			break;
-		}
-	}
-	t->next = NULL;
+	TAILQ_REMOVE(&l->timers, t, link);
 	t->armed = 0;
 }
 
@@ -118,14 +106,18 @@ loop_timer_del(struct loop *l, struct loop_timer *t)
 void
 loop_timer_add(struct loop *l, struct loop_timer *t, int ms)
 {
-	struct loop_timer **pp;
+	struct loop_timer *at;
 
 	loop_timer_del(l, t);
 	t->when = l->now + (ms > 0 ? ms : 0);
-	for (pp = &l->timers; *pp != NULL && (*pp)->when <= t->when; pp = &(*pp)->next)
-		;
-	t->next = *pp;
-	*pp = t;
+	TAILQ_FOREACH(at, &l->timers, link) {
+		if (at->when > t->when)
+			break;
+	}
+	if (at != NULL)
+		TAILQ_INSERT_BEFORE(at, t, link);
+	else
+		TAILQ_INSERT_TAIL(&l->timers, t, link);
 	t->armed = 1;
 }
 
@@ -133,11 +125,10 @@ void
 loop_dlist_init(struct loop *l, struct loop_dlist *dl, int duration_ms,
     loop_expire_cb *expire)
 {
-	dl->head = dl->tail = NULL;
+	TAILQ_INIT(&dl->nodes);
 	dl->duration_ms = duration_ms;
 	dl->expire = expire;
-	dl->next_list = l->lists;
-	l->lists = dl;
+	SLIST_INSERT_HEAD(&l->lists, dl, chain);
 }
 
 void
@@ -147,36 +138,25 @@ loop_dnode_remove(struct loop_dnode *n)
 
 	if (dl == NULL)
 		return;
-	if (n->prev != NULL)
-		n->prev->next = n->next;
-	else
-		dl->head = n->next;
-	if (n->next != NULL)
-		n->next->prev = n->prev;
-	else
-		dl->tail = n->prev;
-	n->prev = n->next = NULL;
+	TAILQ_REMOVE(&dl->nodes, n, link);
 	n->list = NULL;
 }
 
 void
 loop_dnode_push(struct loop *l, struct loop_dlist *dl, struct loop_dnode *n)
 {
+	struct loop_dnode *last;
+
 	loop_dnode_remove(n);
 	if (dl->duration_ms <= 0)
 		return;
+	last = TAILQ_LAST(&dl->nodes, loop_dnode_q);
 	n->deadline = l->now + dl->duration_ms;
 	/* The clock never runs backwards, but a test may set it: keep order. */
-	if (dl->tail != NULL && n->deadline < dl->tail->deadline)
-		n->deadline = dl->tail->deadline;
+	if (last != NULL && n->deadline < last->deadline)
+		n->deadline = last->deadline;
 	n->list = dl;
-	n->next = NULL;
-	n->prev = dl->tail;
-	if (dl->tail != NULL)
-		dl->tail->next = n;
-	else
-		dl->head = n;
-	dl->tail = n;
+	TAILQ_INSERT_TAIL(&dl->nodes, n, link);
 }
 
 void
@@ -201,13 +181,13 @@ loop_expire(struct loop *l, int64_t now_ms)
 	struct loop_dnode *n;
 	int fired = 0;
 
-	while ((t = l->timers) != NULL && t->when <= now_ms) {
+	while ((t = TAILQ_FIRST(&l->timers)) != NULL && t->when <= now_ms) {
 		loop_timer_del(l, t);
 		t->cb(l, t);
 		fired++;
 	}
-	for (dl = l->lists; dl != NULL; dl = dl->next_list) {
-		while ((n = dl->head) != NULL && n->deadline <= now_ms) {
+	SLIST_FOREACH(dl, &l->lists, chain) {
+		while ((n = TAILQ_FIRST(&dl->nodes)) != NULL && n->deadline <= now_ms) {
 			loop_dnode_remove(n);
 			dl->expire(l, n);
 			fired++;
@@ -220,13 +200,15 @@ int
 loop_next_timeout(const struct loop *l)
 {
 	const struct loop_dlist *dl;
+	const struct loop_dnode *n;
 	int64_t next = -1;
 
-	if (l->timers != NULL)
-		next = l->timers->when;
-	for (dl = l->lists; dl != NULL; dl = dl->next_list) {
-		if (dl->head != NULL && (next == -1 || dl->head->deadline < next))
-			next = dl->head->deadline;
+	if (!TAILQ_EMPTY(&l->timers))
+		next = TAILQ_FIRST(&l->timers)->when;
+	SLIST_FOREACH(dl, &l->lists, chain) {
+		n = TAILQ_FIRST(&dl->nodes);
+		if (n != NULL && (next == -1 || n->deadline < next))
+			next = n->deadline;
 	}
 	if (next == -1)
 		return -1;

@@ -18,6 +18,7 @@
 #define PREFORKD_LOOP_H
 
 #include <stdint.h>
+#include <sys/queue.h>
 
 struct loop;
 struct loop_io;
@@ -40,12 +41,12 @@ struct loop_timer {
 	int64_t when;              /* monotonic ms */
 	loop_timer_cb *cb;
 	void *data;
-	struct loop_timer *next;   /* sorted by when */
+	TAILQ_ENTRY(loop_timer) link; /* the loop's timers, sorted by when */
 	int armed;
 };
 
 struct loop_dnode {
-	struct loop_dnode *prev, *next;
+	TAILQ_ENTRY(loop_dnode) link;
 	struct loop_dlist *list;   /* NULL when not on any list */
 	int64_t deadline;
 };
@@ -54,10 +55,10 @@ typedef void loop_expire_cb(struct loop *, struct loop_dnode *);
 
 /* A list of nodes with one fixed duration, ordered by deadline. */
 struct loop_dlist {
-	struct loop_dnode *head, *tail;
+	TAILQ_HEAD(loop_dnode_q, loop_dnode) nodes;
 	int duration_ms;           /* <= 0: nodes are never put on it */
 	loop_expire_cb *expire;    /* called with the node already removed */
-	struct loop_dlist *next_list; /* private: the loop's chain of lists */
+	SLIST_ENTRY(loop_dlist) chain; /* private: the loop's lists */
 };
 
 typedef void loop_hook(struct loop *, void *arg);
@@ -74,7 +75,6 @@ void loop_set_now(struct loop *l, int64_t now_ms);
 
 /* epoll registration of io (fd and cb set by the caller). Return 0 or -1. */
 int loop_io_add(struct loop *l, struct loop_io *io, uint32_t events);
-int loop_io_mod(struct loop *l, struct loop_io *io, uint32_t events);
 int loop_io_del(struct loop *l, struct loop_io *io);
 
 /* Arms t to fire ms from now (re-arming moves it). */

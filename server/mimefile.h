@@ -1,5 +1,5 @@
 /*
- * mime_types = FILE (DESIGN §14): a file in the /etc/mime.types format
+ * mime_types = FILE: a file in the /etc/mime.types format
  * (Debian's media-types package) read on top of the built-in table:
  * "type/subtype ext ext ...", '#' comments, blank lines. Its entries win
  * over the built-in ones for the same extension; text types, JSON, XML

@@ -1,6 +1,6 @@
 /*
  * The PROXY protocol (HAProxy's spec, versions 1 and 2) as a pure parser,
- * plus the CIDR lists that say which peers may send it (DESIGN §13).
+ * plus the CIDR lists that say which peers may send it.
  *
  * proxy_parse() looks at the bytes received so far (the connection peeks,
  * so nothing after the header is ever consumed: a TLS handshake or the

@@ -278,24 +278,31 @@ status_needs_close(int status)
 	    status == 431 || status == 501 || status == 505 || status >= 500;
 }
 
+/* Completes a reply whose body is the small HTML page of h->status (an
+ * error, a redirect or a 416), after the fields h already holds. */
+static void
+reply_page(struct reply *r, struct response_head *h, int keepalive_hdr)
+{
+	size_t len;
+	const char *page = response_error_page(h->status, &len);
+
+	h->content_length = (int64_t)len;
+	r->status = h->status;
+	reply_head(r, h, keepalive_hdr);
+	reply_seg(r, page, 0, len);
+}
+
 static void
 reply_error(struct response_ctx *ctx, int status, struct reply *r, int keepalive_hdr)
 {
 	struct response_head h = { .status = status, .date = ctx->date,
-	    .content_length = -1 };
-	const char *page;
-	size_t len;
+	    .ctype = HTML_TYPE, .content_length = -1 };
 
 	if (status_needs_close(status))
 		r->close = 1;
-	page = response_error_page(status, &len);
-	r->status = status;
-	h.ctype = HTML_TYPE;
-	h.content_length = (int64_t)len;
 	if (status == 405)
 		h.allow = ALLOW_METHODS;
-	reply_head(r, &h, keepalive_hdr);
-	reply_seg(r, page, 0, len);
+	reply_page(r, &h, keepalive_hdr);
 }
 
 void
@@ -360,18 +367,13 @@ serve_416(struct response_ctx *ctx, struct reply *r, uint64_t size, int ka)
 	struct response_head h = { .status = 416, .date = ctx->date,
 	    .ctype = HTML_TYPE, .content_length = -1 };
 	char cr[48];
-	const char *page;
-	size_t len, n;
+	size_t n;
 
 	memcpy(cr, "bytes */", 8);
 	n = 8 + u64_format(size, cr + 8);
 	cr[n] = '\0';
 	h.content_range = cr;
-	page = response_error_page(416, &len);
-	h.content_length = (int64_t)len;
-	r->status = 416;
-	reply_head(r, &h, ka);
-	reply_seg(r, page, 0, len);
+	reply_page(r, &h, ka);
 }
 
 /* multipart/byteranges (RFC 9110 §14.6): the part headers and the closing
@@ -507,8 +509,7 @@ serve_redirect(struct response_ctx *ctx, const struct http_request *req,
 {
 	struct response_head h = { .status = 301, .date = ctx->date,
 	    .ctype = HTML_TYPE, .content_length = -1 };
-	size_t n, len, cap = strlen(rel) * 3 + req->query.len + 4;
-	const char *page;
+	size_t n, cap = strlen(rel) * 3 + req->query.len + 4;
 	int enc;
 
 	if ((r->heap = malloc(cap)) == NULL) {
@@ -530,11 +531,7 @@ serve_redirect(struct response_ctx *ctx, const struct http_request *req,
 	}
 	h.location = r->heap;
 	h.location_len = n;
-	page = response_error_page(301, &len);
-	h.content_length = (int64_t)len;
-	r->status = 301;
-	reply_head(r, &h, ka);
-	reply_seg(r, page, 0, len);
+	reply_page(r, &h, ka);
 }
 
 /* A listing has no validators: of the preconditions only "*" can match

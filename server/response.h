@@ -19,7 +19,7 @@
 #include "server/file.h"
 #include "server/http_parse.h"
 #include "server/http_util.h"
-#include "server/worker.h"
+#include "server/worker_params.h"
 
 #define REPLY_SEGS (2 * RANGE_MAX + 2)
 
@@ -45,7 +45,8 @@ struct reply {
 	int fd;                   /* file the segments read from, -1 if none */
 	char *heap;               /* listing, multipart headers or a long head */
 	char *heap_hdr;           /* head that did not fit in hdr_cap */
-	/* DESIGN §14, copied into every head by reply_head. */
+	/* Static-site fields (server/site.h), copied into every head by
+	 * reply_head. */
 	const char *content_encoding; /* the coded sibling sent (200/206 only) */
 	int vary_ae;              /* the file has siblings: Vary: Accept-Encoding */
 	const char *cache_control; /* matched rule (status < 400 only) */
@@ -84,7 +85,7 @@ struct response_head {
 	const char *allow;
 	int64_t content_length;
 	int connection;           /* RESPONSE_CONN_* */
-	/* After Accept-Ranges, in this order (DESIGN §14). */
+	/* After Accept-Ranges, in this order. */
 	const char *content_encoding;
 	int vary_ae;
 	const char *cache_control;
@@ -106,8 +107,9 @@ const char *response_error_page(int status, size_t *len);
 /* Refreshes ctx->date when the second changed. */
 void response_date_update(struct response_ctx *ctx, time_t now);
 
-/* r->hdr/hdr_cap/close/head_only set by the caller; fills the rest.
- * version_minor decides between "Connection: keep-alive" and nothing. */
+/* r->hdr, hdr_cap and close set by the caller; fills the rest (head_only
+ * from req's method). A kept-alive HTTP/1.0 reply says "Connection:
+ * keep-alive", a 1.1 one nothing. */
 void response_build(struct response_ctx *ctx, const struct http_request *req,
     struct reply *r);
 /* An error reply with no request to go by (parse errors, timeouts). */
@@ -119,7 +121,8 @@ struct file_entry *precompressed_pick(struct response_ctx *ctx,
 /* Sets r's add_header block and, from the decoded path, Cache-Control. */
 void response_site(const struct response_ctx *ctx, struct reply *r,
     const char *rel, size_t rlen, int dir_slash);
-/* Copies r's DESIGN §14 fields into h, by h->status. */
+/* Copies r's static-site fields (encoding, Vary, Cache-Control, extra
+ * headers) into h, by h->status. */
 void response_site_head(const struct reply *r, struct response_head *h);
 /* malloc, except in tests that make long heads fail. */
 extern void *(*response_malloc)(size_t);

@@ -1,8 +1,8 @@
 /*
- * Static-site options (DESIGN §14) shared by the config (which parses and
- * checks them) and the worker (which applies them): precompressed
- * siblings, Cache-Control rules, extra headers, the mime.types file and
- * the listing format. Fixed-size, so a config copies as one struct.
+ * Static-site options shared by the config (which parses and checks
+ * them) and the worker (which applies them): precompressed siblings,
+ * Cache-Control rules, extra headers, the mime.types file and the listing
+ * format. Fixed-size, so a config copies as one struct.
  */
 #ifndef PREFORKD_SITE_H
 #define PREFORKD_SITE_H

@@ -1,5 +1,5 @@
 /*
- * TLS over OpenSSL 3 (DESIGN §12): the server context, the shared
+ * TLS over OpenSSL 3: the server context, the shared
  * session-ticket keys and the non-blocking I/O conn.c uses instead of
  * read/sendmsg/sendfile on a TLS connection.
  *

@@ -1,7 +1,8 @@
 /*
  * The worker process: one event loop over the inherited listeners, the
  * channel to the supervisor and a signalfd; the heartbeat, stats and log
- * flush timers; the graceful drain (DESIGN §5, §8).
+ * flush timers; the graceful drain (docs/ARCHITECTURE.md, "The life of a
+ * reload").
  */
 #include "server/worker.h"
 
@@ -33,7 +34,8 @@
 
 struct worker {
 	const struct worker_params *p;
-	pid_t pid;                 /* getpid() is a syscall: asked once */
+	pid_t pid;                 /* for the stats payload; msg_encode still
+	                              * calls getpid() for every header */
 	struct loop *loop;
 	int rootfd;
 	struct file_cache *fc;

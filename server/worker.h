@@ -1,56 +1,17 @@
 /*
  * The worker's entry point. The supervisor forks, drops privileges, fills a
- * worker_params from its config and calls worker_main(); server/ never sees
- * the supervisor's config struct, which keeps the layering of DESIGN §2.
+ * worker_params (server/worker_params.h) from its config and calls
+ * worker_main(); server/ never sees the supervisor's config struct, so the
+ * layers stay apart (docs/ARCHITECTURE.md, "Folders").
  */
 #ifndef PREFORKD_WORKER_H
 #define PREFORKD_WORKER_H
 
-#include <limits.h>
-#include <mqueue.h>
-
-#include "server/site.h"
-#include "server/proxy_proto.h"
-
-#define WORKER_MAX_LISTEN 16
+#include "server/worker_params.h"
 
 /* Exit statuses with a meaning for the supervisor. */
 #define WORKER_EXIT_OK 0        /* graceful: retired, recycled or stopped */
 #define WORKER_EXIT_FATAL 2     /* could not initialise: back off */
-
-struct ssl_ctx_st;
-
-struct worker_params {
-	int slot;
-	unsigned generation;
-	int listen_fds[WORKER_MAX_LISTEN];
-	int nlisten;
-	unsigned char listen_proxy[WORKER_MAX_LISTEN]; /* expects a PROXY header */
-	int nproxy_from;
-	struct proxy_cidr proxy_from[PROXY_FROM_MAX];  /* who may send one */
-	unsigned char listen_tls[WORKER_MAX_LISTEN]; /* 1: listen_fds[i] speaks TLS */
-	struct ssl_ctx_st *tls_ctx;  /* built by the supervisor before fork; NULL without TLS */
-	int channel_fd;      /* worker's end of the channel */
-	mqd_t stats_mq;      /* opened for non-blocking send, or (mqd_t)-1 */
-
-	char root[PATH_MAX];
-	char index[256];     /* "" = no index file */
-	int autoindex;
-	int dotfiles_allow;  /* 0: deny dotfiles except /.well-known/ */
-	char access_log[PATH_MAX]; /* "off", "-" (stdout) or a path */
-	struct site_opts site;   /* DESIGN §14 */
-	int access_log_fd;   /* the path, opened by the supervisor; -1 = none */
-
-	int keepalive_timeout_ms;
-	int keepalive_requests;  /* 0 = unlimited */
-	int header_timeout_ms;
-	int send_timeout_ms;
-	int max_connections;
-	long max_requests;       /* 0 = never recycle; jitter already applied */
-
-	int heartbeat_interval_ms;
-	int stats_interval_ms;
-};
 
 /* Runs the worker until it is told to stop, its supervisor goes away or it
  * has served max_requests. Returns the process exit status. */

@@ -115,16 +115,16 @@ Test(loop, deadline_list_append_remove_expire)
 	/* Pushing again moves a node to the tail with a fresh deadline. */
 	loop_set_now(l, 1050);
 	loop_dnode_push(l, &dl, &n[0]);
-	cr_assert_eq(dl.head, &n[2]);
-	cr_assert_eq(dl.tail, &n[0]);
+	cr_assert_eq(TAILQ_FIRST(&dl.nodes), &n[2]);
+	cr_assert_eq(TAILQ_LAST(&dl.nodes, loop_dnode_q), &n[0]);
 	cr_assert_eq(loop_next_timeout(l), 1120 - 1050);
 	cr_assert_eq(loop_expire(l, 1125), 1);
 	cr_assert_eq(expired[0], &n[2]);
 	cr_assert_eq(loop_expire(l, 1150), 2);
 	cr_assert_eq(expired[1], &n[3]);
 	cr_assert_eq(expired[2], &n[0]);
-	cr_assert_null(dl.head);
-	cr_assert_null(dl.tail);
+	cr_assert_null(TAILQ_FIRST(&dl.nodes));
+	cr_assert_null(TAILQ_LAST(&dl.nodes, loop_dnode_q));
 	cr_assert_eq(loop_next_timeout(l), -1);
 }
 
@@ -137,7 +137,7 @@ Test(loop, disabled_list_never_holds_nodes)
 	loop_dlist_init(l, &dl, 0, record_node);
 	loop_dnode_push(l, &dl, &n);
 	cr_assert_null(n.list);
-	cr_assert_null(dl.head);
+	cr_assert_null(TAILQ_FIRST(&dl.nodes));
 }
 
 Test(loop, nearest_of_timers_and_lists)

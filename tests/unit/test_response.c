@@ -266,6 +266,34 @@ Test(response_build, directory_redirect_keeps_query)
 	response_release(&ctx, &rep);
 }
 
+/* Error pages, a redirect and a 416 carry the status's HTML page: the
+ * head's Content-Length is that page's length. */
+Test(response_build, page_replies_announce_their_page_length)
+{
+	static const struct { enum http_method m; const char *path, *range; int status; } cases[] = {
+		{ HTTP_M_GET, "/missing", NULL, 404 },
+		{ HTTP_M_GET, "/dir", NULL, 301 },
+		{ HTTP_M_GET, "/a.txt", "bytes=10-", 416 },
+		{ HTTP_M_DELETE, "/a.txt", NULL, 405 },
+	};
+	char cl[48];
+	const char *page;
+	size_t len;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		do_req(cases[i].m, cases[i].path, NULL);
+		if (cases[i].range != NULL)
+			req.range = (struct http_str){ cases[i].range, strlen(cases[i].range) };
+		run();
+		cr_assert_eq(rep.status, cases[i].status);
+		page = response_error_page(cases[i].status, &len);
+		snprintf(cl, sizeof(cl), "\r\nContent-Length: %zu\r\n", len);
+		cr_assert_not_null(strstr(reply_head_text(&rep), cl), "%s", reply_head_text(&rep));
+		cr_assert_str_eq(reply_body_text(&rep), page);
+		response_release(&ctx, &rep);
+	}
+}
+
 Test(response_build, index_listing_and_403)
 {
 	do_req(HTTP_M_GET, "/idx/", NULL);

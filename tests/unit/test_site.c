@@ -1,4 +1,4 @@
-/* cache_control and add_header values (DESIGN §14). */
+/* cache_control and add_header values (preforkd.conf(5)). */
 #include <criterion/criterion.h>
 #include <string.h>
 
