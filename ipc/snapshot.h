@@ -18,12 +18,14 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
+#include "ipc/limits.h"
 #include "msg.h"
 
 #define SNAPSHOT_VERSION 1
-/* Every entry of the supervisor's table (supervisor/procs.h asserts it). */
-#define SNAPSHOT_MAX_WORKERS 2048
-#define SNAPSHOT_MAX_LISTEN 16
+/* Every entry of the supervisor's table: both generations of a reload. */
+#define SNAPSHOT_MAX_WORKERS LIMITS_PROCS
+/* Every configured address. */
+#define SNAPSHOT_MAX_LISTEN LIMITS_LISTEN
 /* Holds either encoding of any struct snapshot (see the bounds above). */
 #define SNAPSHOT_BUF_SIZE (1024 * 1024)
 /* Holds the OpenMetrics encoding of any struct snapshot. */
