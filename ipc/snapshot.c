@@ -54,20 +54,26 @@ snap_same(const struct snap_path *a, const struct snap_path *b, int i)
 static void
 json_str(struct snap_out *o, const char *s, size_t max)
 {
-	size_t i, n = strnlen(s, max);
+	size_t i, run, n = strnlen(s, max);
 	unsigned char c;
 
-	snap_printf(o, "\"");
-	for (i = 0; i < n; i++) {
-		c = (unsigned char)s[i];
+	snap_put(o, "\"", 1);
+	for (i = 0; i < n; i += run) {
+		for (run = 0; i + run < n; run++) {
+			c = (unsigned char)s[i + run];
+			if (c == '"' || c == '\\' || c < 0x20 || c >= 0x7f)
+				break;
+		}
+		snap_put(o, s + i, run); /* the plain bytes, in one copy */
+		if (i + run == n)
+			break;
+		c = (unsigned char)s[i + run++];
 		if (c == '"' || c == '\\')
 			snap_printf(o, "\\%c", c);
-		else if (c < 0x20 || c >= 0x7f)
-			snap_printf(o, "\\u%04x", c);
 		else
-			snap_printf(o, "%c", c);
+			snap_printf(o, "\\u%04x", c);
 	}
-	snap_printf(o, "\"");
+	snap_put(o, "\"", 1);
 }
 
 static void
@@ -121,8 +127,10 @@ json_member(struct snap_out *o, struct json_nest *j, const struct snap_path *p)
 	}
 	j->at = *p;
 	j->depth = p->n - 1;
-	snap_printf(o, "%s\"%.*s\":", j->comma ? "," : "", p->len[p->n - 1], p->seg[p->n - 1]);
+	snap_put(o, j->comma ? ",\"" : "\"", j->comma ? 2 : 1);
 	j->comma = 1;
+	snap_put(o, p->seg[p->n - 1], (size_t)p->len[p->n - 1]);
+	snap_put(o, "\":", 2);
 }
 
 static void json_fields(struct snap_out *o, const struct snap_field *t, size_t n,
@@ -211,19 +219,25 @@ snapshot_json(const struct snapshot *s, char *buf, size_t len)
 static void
 text_str(struct snap_out *o, const char *s, size_t max)
 {
-	size_t i, n = strnlen(s, max);
+	size_t i, run, n = strnlen(s, max);
 	unsigned char c;
 
-	for (i = 0; i < n; i++) {
-		c = (unsigned char)s[i];
+	for (i = 0; i < n; i += run) {
+		for (run = 0; i + run < n; run++) {
+			c = (unsigned char)s[i + run];
+			if (c == '\\' || c < 0x20 || c >= 0x7f)
+				break;
+		}
+		snap_put(o, s + i, run);
+		if (i + run == n)
+			break;
+		c = (unsigned char)s[i + run++];
 		if (c == '\\')
-			snap_printf(o, "\\\\");
-		else if (c < 0x20 || c >= 0x7f)
-			snap_printf(o, "\\x%02x", c);
+			snap_put(o, "\\\\", 2);
 		else
-			snap_printf(o, "%c", c);
+			snap_printf(o, "\\x%02x", c);
 	}
-	snap_printf(o, "\n");
+	snap_put(o, "\n", 1);
 }
 
 static void
@@ -280,7 +294,8 @@ snapshot_text(const struct snapshot *s, char *buf, size_t len)
 			text_arrays(&o, f, s);
 			continue;
 		}
-		snap_printf(&o, "%s: ", f->path);
+		snap_put(&o, f->path, strlen(f->path));
+		snap_put(&o, ": ", 2);
 		text_value(&o, f, s, s);
 	}
 	snap_printf(&o, "\n");

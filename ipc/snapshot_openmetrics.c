@@ -20,17 +20,25 @@
 static void
 om_label(struct snap_out *o, const char *s, size_t max)
 {
-	size_t i, n = strnlen(s, max);
+	size_t i, run, n = strnlen(s, max);
 	unsigned char c;
 
-	for (i = 0; i < n; i++) {
-		c = (unsigned char)s[i];
+	for (i = 0; i < n; i += run) {
+		for (run = 0; i + run < n; run++) {
+			c = (unsigned char)s[i + run];
+			if (c == '\\' || c == '"' || c < 0x20 || c >= 0x7f)
+				break;
+		}
+		snap_put(o, s + i, run); /* the plain bytes, in one copy */
+		if (i + run == n)
+			break;
+		c = (unsigned char)s[i + run++];
 		if (c == '\\' || c == '"')
 			snap_printf(o, "\\%c", c);
 		else if (c == '\n')
-			snap_printf(o, "\\n");
+			snap_put(o, "\\n", 2);
 		else
-			snap_printf(o, "%c", c < 0x20 || c >= 0x7f ? '?' : c);
+			snap_put(o, "?", 1);
 	}
 }
 

@@ -30,6 +30,20 @@ snap_printf(struct snap_out *o, const char *fmt, ...)
 		o->off += (size_t)n;
 }
 
+void
+snap_put(struct snap_out *o, const char *s, size_t n)
+{
+	if (o->full)
+		return;
+	if (n >= o->len - o->off) {
+		o->full = 1;
+		return;
+	}
+	memcpy(o->buf + o->off, s, n);
+	o->off += n;
+	o->buf[o->off] = '\0';
+}
+
 int
 snap_finish(struct snap_out *o)
 {

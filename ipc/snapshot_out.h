@@ -22,6 +22,9 @@ struct snap_out {
 /* Appends, keeping room for the NUL; marks the writer full if it cannot. */
 void snap_printf(struct snap_out *o, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* Appends n bytes of s, as snap_printf would "%.*s" but without the
+ * formatting: the encoders write most of their output this way. */
+void snap_put(struct snap_out *o, const char *s, size_t n);
 /* The encoders' result: bytes written, or -1 (and "" in buf) when full. */
 int snap_finish(struct snap_out *o);
 /* Uptime in tenths of a second, rounded; 0 when not finite or negative,
