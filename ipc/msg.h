@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ipc/limits.h"
+
 #define MSG_VERSION 1
 
 enum msg_type {
@@ -102,7 +104,7 @@ struct msg_stats {
 
 /* Largest worker count a scale command may carry, absolute or relative: the
  * configuration's hard cap (supervisor/config.h asserts they agree). */
-#define MSG_SCALE_MAX 1024
+#define MSG_SCALE_MAX LIMITS_WORKERS
 
 enum control_cmd {
 	CTL_SCALE_ABS = 1, /* arg = new count, 0..MSG_SCALE_MAX */

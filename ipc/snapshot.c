@@ -1,80 +1,50 @@
 /*
- * Encoders of the status snapshot: one JSON line, "key: value" text, or
- * OpenMetrics text.
- *
- * Both write through a bounded writer that stops at the first piece that does
- * not fit, so a small buffer yields -1 and never an overflow or a cut-off
- * object that a reader could take for a whole one.
+ * The JSON and "key: value" encoders of the status snapshot. Both walk the
+ * field table (snapshot_fields.c) and know only how to write each type;
+ * which fields there are, and in what order, is the table's business.
  */
 #include "ipc/snapshot.h"
 
-#include <inttypes.h>
-#include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "ipc/base/clock.h"
+#include "ipc/snapshot_fields.h"
+#include "ipc/snapshot_out.h"
 
-#define UPTIME_MAX 1e12 /* seconds; keeps "%.1f" short whatever the input */
-
-struct snap_out {
-	char *buf;
-	size_t len;
-	size_t off;
-	int full;
+/* A field's path cut at its dots. */
+struct snap_path {
+	int n;
+	const char *seg[SNAP_PATH_DEPTH];
+	int len[SNAP_PATH_DEPTH];
 };
 
-static void snap_printf(struct snap_out *o, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-/* Appends, keeping room for the NUL; marks the writer full if it cannot. */
 static void
-snap_printf(struct snap_out *o, const char *fmt, ...)
+snap_split(const char *path, struct snap_path *p)
 {
-	va_list ap;
-	size_t room;
-	int n;
+	const char *dot;
 
-	if (o->full)
-		return;
-	room = o->len - o->off;
-	va_start(ap, fmt);
-	n = vsnprintf(o->buf + o->off, room, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= room)
-		o->full = 1;
-	else
-		o->off += (size_t)n;
-}
-
-static int
-snap_finish(struct snap_out *o)
-{
-	if (o->full) {
-		if (o->len > 0)
-			o->buf[0] = '\0';
-		return -1;
+	for (p->n = 0; p->n < SNAP_PATH_DEPTH; path = dot + 1) {
+		dot = strchr(path, '.');
+		p->seg[p->n] = path;
+		p->len[p->n] = dot != NULL ? (int)(dot - path) : (int)strlen(path);
+		p->n++;
+		if (dot == NULL)
+			break;
 	}
-	return (int)o->off;
 }
 
-/* Uptime in tenths of a second, rounded; integer maths keeps the output
- * finite, short and independent of the locale's decimal point. */
-static uint64_t
-snap_tenths(double u)
+/* A numeric segment is an index: its parent is an array. */
+static int
+snap_index(const struct snap_path *p, int i)
 {
-	if (!isfinite(u) || u < 0)
-		return 0;
-	if (u > UPTIME_MAX)
-		u = UPTIME_MAX;
-	return (uint64_t)(u * 10 + 0.5);
+	return i < p->n && p->seg[i][0] >= '0' && p->seg[i][0] <= '9';
 }
 
 static int
-snap_clamp(int n, int max)
+snap_same(const struct snap_path *a, const struct snap_path *b, int i)
 {
-	return n < 0 ? 0 : n > max ? max : n;
+	return a->len[i] == b->len[i] && memcmp(a->seg[i], b->seg[i], (size_t)a->len[i]) == 0;
 }
 
 /* --- JSON ------------------------------------------------------------------ */
@@ -84,20 +54,26 @@ snap_clamp(int n, int max)
 static void
 json_str(struct snap_out *o, const char *s, size_t max)
 {
-	size_t i, n = strnlen(s, max);
+	size_t i, run, n = strnlen(s, max);
 	unsigned char c;
 
-	snap_printf(o, "\"");
-	for (i = 0; i < n; i++) {
-		c = (unsigned char)s[i];
+	snap_put(o, "\"", 1);
+	for (i = 0; i < n; i += run) {
+		for (run = 0; i + run < n; run++) {
+			c = (unsigned char)s[i + run];
+			if (c == '"' || c == '\\' || c < 0x20 || c >= 0x7f)
+				break;
+		}
+		snap_put(o, s + i, run); /* the plain bytes, in one copy */
+		if (i + run == n)
+			break;
+		c = (unsigned char)s[i + run++];
 		if (c == '"' || c == '\\')
 			snap_printf(o, "\\%c", c);
-		else if (c < 0x20 || c >= 0x7f)
-			snap_printf(o, "\\u%04x", c);
 		else
-			snap_printf(o, "%c", c);
+			snap_printf(o, "\\u%04x", c);
 	}
-	snap_printf(o, "\"");
+	snap_put(o, "\"", 1);
 }
 
 static void
@@ -109,12 +85,63 @@ json_time(struct snap_out *o, time_t t)
 	json_str(o, tmp, sizeof(tmp));
 }
 
+/* The objects and arrays open around the last member written: every
+ * segment of its path but the member's own name. */
+struct json_nest {
+	struct snap_path at;
+	int depth;
+	int comma; /* a member was written at this level: the next needs a ',' */
+};
+
+/* Closes the open levels deeper than keep: "]" for an array (its child is
+ * an index), "}" for an object or an array's element. */
+static void
+json_close(struct snap_out *o, struct json_nest *j, int keep)
+{
+	for (; j->depth > keep; j->depth--) {
+		/* The level closing is segment depth - 1; its child, segment
+		 * depth, is an index when the level is an array. */
+		snap_printf(o, "%c", j->depth < j->at.n - 1 &&
+		    snap_index(&j->at, j->depth) ? ']' : '}');
+		j->comma = 1;
+	}
+}
+
+/* Moves from the levels open now to those around p, then writes p's name. */
+static void
+json_member(struct snap_out *o, struct json_nest *j, const struct snap_path *p)
+{
+	int k = 0, i;
+
+	while (k < j->depth && k < p->n - 1 && snap_same(&j->at, p, k))
+		k++;
+	json_close(o, j, k);
+	for (i = k; i < p->n - 1; i++) {
+		snap_printf(o, "%s", j->comma ? "," : "");
+		if (snap_index(p, i))
+			snap_printf(o, "{");
+		else
+			snap_printf(o, "\"%.*s\":%c", p->len[i], p->seg[i],
+			    snap_index(p, i + 1) && i + 1 < p->n - 1 ? '[' : '{');
+		j->comma = 0;
+	}
+	j->at = *p;
+	j->depth = p->n - 1;
+	snap_put(o, j->comma ? ",\"" : "\"", j->comma ? 2 : 1);
+	j->comma = 1;
+	snap_put(o, p->seg[p->n - 1], (size_t)p->len[p->n - 1]);
+	snap_put(o, "\":", 2);
+}
+
+static void json_fields(struct snap_out *o, const struct snap_field *t, size_t n,
+    const void *base, const struct snapshot *s);
+
 static void
 json_listen(struct snap_out *o, const struct snapshot *s)
 {
 	int i, n = snap_clamp(s->nlisten, SNAPSHOT_MAX_LISTEN);
 
-	snap_printf(o, "\"listen\":[");
+	snap_printf(o, "[");
 	for (i = 0; i < n; i++) {
 		if (i > 0)
 			snap_printf(o, ",");
@@ -124,96 +151,63 @@ json_listen(struct snap_out *o, const struct snapshot *s)
 }
 
 static void
-json_totals(struct snap_out *o, const struct stats_counters *c)
-{
-	snap_printf(o, "\"totals\":{\"connections_accepted\":%" PRIu64
-	    ",\"connections_active\":%" PRIu64 ",\"requests\":%" PRIu64,
-	    c->connections_accepted, c->connections_active, c->requests);
-	snap_printf(o, ",\"responses\":{\"1xx\":%" PRIu64 ",\"2xx\":%" PRIu64
-	    ",\"3xx\":%" PRIu64 ",\"4xx\":%" PRIu64 ",\"5xx\":%" PRIu64 "}",
-	    c->responses[0], c->responses[1], c->responses[2], c->responses[3],
-	    c->responses[4]);
-	snap_printf(o, ",\"bytes_in\":%" PRIu64 ",\"bytes_out\":%" PRIu64
-	    ",\"proxy_rejected\":%" PRIu64 "}", c->bytes_in, c->bytes_out, c->proxy_rejected);
-}
-
-static void
-json_worker(struct snap_out *o, const struct snapshot_worker *w)
-{
-	snap_printf(o, "{\"slot\":%d,\"pid\":%d,\"generation\":%u,\"state\":",
-	    w->slot, w->pid, w->generation);
-	json_str(o, w->state, sizeof(w->state));
-	snap_printf(o, ",\"started\":");
-	json_time(o, w->started);
-	snap_printf(o, ",\"requests\":%" PRIu64 ",\"connections_active\":%" PRIu64
-	    ",\"heartbeat_age_ms\":%" PRId64 "}",
-	    w->requests, w->connections_active, w->heartbeat_age_ms);
-}
-
-/* "tls":{...}, (DESIGN §12): a monitor alerts on expires_in_s. */
-static void
-json_tls(struct snap_out *o, const struct snapshot *s)
-{
-	const struct stats_counters *c = &s->totals;
-
-	if (!s->tls)
-		return;
-	snap_printf(o, "\"tls\":{\"handshakes\":%" PRIu64 ",\"resumed\":%" PRIu64
-	    ",\"handshake_errors\":%" PRIu64 ",\"ticket_key_rotations\":%" PRIu64
-	    ",\"certificates\":[{\"file\":", c->tls_handshakes, c->tls_resumed,
-	    c->tls_handshake_errors, s->tls_ticket_key_rotations);
-	json_str(o, s->tls_certificate, sizeof(s->tls_certificate));
-	snap_printf(o, ",\"not_after\":");
-	json_time(o, s->tls_not_after);
-	snap_printf(o, ",\"expires_in_s\":%" PRId64 "}]},",
-	    (int64_t)s->tls_not_after - (int64_t)s->time);
-}
-
-static void
 json_workers(struct snap_out *o, const struct snapshot *s)
 {
 	int i, n = snap_clamp(s->nworkers, SNAPSHOT_MAX_WORKERS);
 
-	snap_printf(o, "\"workers\":[");
+	snap_printf(o, "[");
 	for (i = 0; i < n && !o->full; i++) {
-		if (i > 0)
-			snap_printf(o, ",");
-		json_worker(o, &s->workers[i]);
+		snap_printf(o, i > 0 ? ",{" : "{");
+		json_fields(o, snapshot_worker_fields, snapshot_worker_nfields,
+		    &s->workers[i], s);
+		snap_printf(o, "}");
 	}
 	snap_printf(o, "]");
+}
+
+static void
+json_value(struct snap_out *o, const struct snap_field *f, const void *base,
+    const struct snapshot *s)
+{
+	if (snap_number(o, f, base, s) == 0)
+		return;
+	if (f->type == SNAP_TIME)
+		json_time(o, (time_t)snap_field_i64(f, base, s));
+	else if (f->type == SNAP_STR)
+		json_str(o, snap_field_str(f, base), f->size);
+	else if (f->type == SNAP_LISTEN)
+		json_listen(o, s);
+	else if (f->type == SNAP_WORKERS)
+		json_workers(o, s);
+}
+
+/* The members of one object, nested objects and arrays following the
+ * paths; a group that does not apply (no tls, no agent) is left out. */
+static void
+json_fields(struct snap_out *o, const struct snap_field *t, size_t n, const void *base,
+    const struct snapshot *s)
+{
+	struct json_nest j = { .depth = 0, .comma = 0 };
+	struct snap_path p;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (!snap_field_on(s, &t[i]))
+			continue;
+		snap_split(t[i].path, &p);
+		json_member(o, &j, &p);
+		json_value(o, &t[i], base, s);
+	}
+	json_close(o, &j, 0);
 }
 
 int
 snapshot_json(const struct snapshot *s, char *buf, size_t len)
 {
 	struct snap_out o = { buf, len, 0, 0 };
-	uint64_t tenths = snap_tenths(s->uptime_s);
 
-	snap_printf(&o, "{\"version\":%d,\"time\":", SNAPSHOT_VERSION);
-	json_time(&o, s->time);
-	snap_printf(&o, ",\"pid\":%d,\"uptime_s\":%" PRIu64 ".%" PRIu64 ",\"generation\":%u,",
-	    s->pid, tenths / 10, tenths % 10, s->generation);
-	json_listen(&o, s);
-	snap_printf(&o, ",\"workers_target\":%d,\"workers_running\":%d,",
-	    s->workers_target, s->workers_running);
-	json_totals(&o, &s->totals);
-	snap_printf(&o, ",\"reloads\":%" PRIu64 ",\"worker_exits_unexpected\":%" PRIu64
-	    ",\"workers_hung_killed\":%" PRIu64 ",\"messages_dropped\":%" PRIu64 ",",
-	    s->reloads, s->worker_exits_unexpected, s->workers_hung_killed,
-	    s->messages_dropped);
-	snap_printf(&o, "\"upgrades\":%" PRIu64 ",\"upgrades_failed\":%" PRIu64 ",\"started\":",
-	    s->upgrades, s->upgrades_failed);
-	json_time(&o, s->started);
-	snap_printf(&o, ",");
-	if (s->agent_state[0] != '\0') {
-		snap_printf(&o, "\"agent\":{\"state\":");
-		json_str(&o, s->agent_state, sizeof(s->agent_state));
-		snap_printf(&o, ",\"answer\":");
-		json_str(&o, s->agent_answer, sizeof(s->agent_answer));
-		snap_printf(&o, "},");
-	}
-	json_tls(&o, s);
-	json_workers(&o, s);
+	snap_printf(&o, "{");
+	json_fields(&o, snapshot_fields, snapshot_nfields, s, s);
 	snap_printf(&o, "}\n");
 	return snap_finish(&o);
 }
@@ -225,240 +219,85 @@ snapshot_json(const struct snapshot *s, char *buf, size_t len)
 static void
 text_str(struct snap_out *o, const char *s, size_t max)
 {
-	size_t i, n = strnlen(s, max);
+	size_t i, run, n = strnlen(s, max);
 	unsigned char c;
 
-	for (i = 0; i < n; i++) {
-		c = (unsigned char)s[i];
+	for (i = 0; i < n; i += run) {
+		for (run = 0; i + run < n; run++) {
+			c = (unsigned char)s[i + run];
+			if (c == '\\' || c < 0x20 || c >= 0x7f)
+				break;
+		}
+		snap_put(o, s + i, run);
+		if (i + run == n)
+			break;
+		c = (unsigned char)s[i + run++];
 		if (c == '\\')
-			snap_printf(o, "\\\\");
-		else if (c < 0x20 || c >= 0x7f)
-			snap_printf(o, "\\x%02x", c);
+			snap_put(o, "\\\\", 2);
 		else
-			snap_printf(o, "%c", c);
+			snap_printf(o, "\\x%02x", c);
 	}
-	snap_printf(o, "\n");
+	snap_put(o, "\n", 1);
 }
 
 static void
-text_time(struct snap_out *o, time_t t)
+text_value(struct snap_out *o, const struct snap_field *f, const void *base,
+    const struct snapshot *s)
 {
 	char tmp[32];
 
-	clock_iso8601(t, tmp, sizeof(tmp));
-	text_str(o, tmp, sizeof(tmp));
+	if (snap_number(o, f, base, s) == 0) {
+		snap_printf(o, "\n");
+	} else if (f->type == SNAP_TIME) {
+		clock_iso8601((time_t)snap_field_i64(f, base, s), tmp, sizeof(tmp));
+		text_str(o, tmp, sizeof(tmp));
+	} else if (f->type == SNAP_STR) {
+		text_str(o, snap_field_str(f, base), f->size);
+	}
 }
 
+/* Arrays take the index into the key: "listen.0", "worker.3.pid". */
 static void
-text_totals(struct snap_out *o, const struct stats_counters *c)
+text_arrays(struct snap_out *o, const struct snap_field *f, const struct snapshot *s)
 {
-	int k;
+	int i, n;
+	size_t k;
 
-	snap_printf(o, "totals.connections_accepted: %" PRIu64 "\n"
-	    "totals.connections_active: %" PRIu64 "\ntotals.requests: %" PRIu64 "\n",
-	    c->connections_accepted, c->connections_active, c->requests);
-	for (k = 0; k < 5; k++)
-		snap_printf(o, "totals.responses.%dxx: %" PRIu64 "\n", k + 1, c->responses[k]);
-	snap_printf(o, "totals.bytes_in: %" PRIu64 "\ntotals.bytes_out: %" PRIu64 "\n"
-	    "totals.proxy_rejected: %" PRIu64 "\n", c->bytes_in, c->bytes_out, c->proxy_rejected);
-}
-
-static void
-text_tls(struct snap_out *o, const struct snapshot *s)
-{
-	const struct stats_counters *c = &s->totals;
-
-	if (!s->tls)
+	if (f->type == SNAP_LISTEN) {
+		n = snap_clamp(s->nlisten, SNAPSHOT_MAX_LISTEN);
+		for (i = 0; i < n; i++) {
+			snap_printf(o, "%s.%d: ", f->path, i);
+			text_str(o, s->listen[i], sizeof(s->listen[i]));
+		}
 		return;
-	snap_printf(o, "tls.handshakes: %" PRIu64 "\ntls.resumed: %" PRIu64
-	    "\ntls.handshake_errors: %" PRIu64 "\ntls.ticket_key_rotations: %" PRIu64
-	    "\ntls.certificates.0.file: ", c->tls_handshakes, c->tls_resumed,
-	    c->tls_handshake_errors, s->tls_ticket_key_rotations);
-	text_str(o, s->tls_certificate, sizeof(s->tls_certificate));
-	snap_printf(o, "tls.certificates.0.not_after: ");
-	text_time(o, s->tls_not_after);
-	snap_printf(o, "tls.certificates.0.expires_in_s: %" PRId64 "\n",
-	    (int64_t)s->tls_not_after - (int64_t)s->time);
-}
-
-static void
-text_worker(struct snap_out *o, int i, const struct snapshot_worker *w)
-{
-	snap_printf(o, "worker.%d.slot: %d\nworker.%d.pid: %d\nworker.%d.generation: %u\n"
-	    "worker.%d.state: ", i, w->slot, i, w->pid, i, w->generation, i);
-	text_str(o, w->state, sizeof(w->state));
-	snap_printf(o, "worker.%d.started: ", i);
-	text_time(o, w->started);
-	snap_printf(o, "worker.%d.requests: %" PRIu64 "\nworker.%d.connections_active: %"
-	    PRIu64 "\nworker.%d.heartbeat_age_ms: %" PRId64 "\n",
-	    i, w->requests, i, w->connections_active, i, w->heartbeat_age_ms);
+	}
+	n = snap_clamp(s->nworkers, SNAPSHOT_MAX_WORKERS);
+	for (i = 0; i < n && !o->full; i++)
+		for (k = 0; k < snapshot_worker_nfields; k++) {
+			snap_printf(o, "worker.%d.%s: ", i, snapshot_worker_fields[k].path);
+			text_value(o, &snapshot_worker_fields[k], &s->workers[i], s);
+		}
 }
 
 int
 snapshot_text(const struct snapshot *s, char *buf, size_t len)
 {
 	struct snap_out o = { buf, len, 0, 0 };
-	uint64_t tenths = snap_tenths(s->uptime_s);
-	int i, n;
+	const struct snap_field *f;
+	size_t i;
 
-	snap_printf(&o, "version: %d\ntime: ", SNAPSHOT_VERSION);
-	text_time(&o, s->time);
-	snap_printf(&o, "pid: %d\nuptime_s: %" PRIu64 ".%" PRIu64 "\ngeneration: %u\n",
-	    s->pid, tenths / 10, tenths % 10, s->generation);
-	n = snap_clamp(s->nlisten, SNAPSHOT_MAX_LISTEN);
-	for (i = 0; i < n; i++) {
-		snap_printf(&o, "listen.%d: ", i);
-		text_str(&o, s->listen[i], sizeof(s->listen[i]));
+	for (i = 0; i < snapshot_nfields; i++) {
+		f = &snapshot_fields[i];
+		if (!snap_field_on(s, f))
+			continue;
+		if (f->type == SNAP_LISTEN || f->type == SNAP_WORKERS) {
+			text_arrays(&o, f, s);
+			continue;
+		}
+		snap_put(&o, f->path, strlen(f->path));
+		snap_put(&o, ": ", 2);
+		text_value(&o, f, s, s);
 	}
-	snap_printf(&o, "workers_target: %d\nworkers_running: %d\n",
-	    s->workers_target, s->workers_running);
-	text_totals(&o, &s->totals);
-	snap_printf(&o, "reloads: %" PRIu64 "\nworker_exits_unexpected: %" PRIu64
-	    "\nworkers_hung_killed: %" PRIu64 "\nmessages_dropped: %" PRIu64 "\n",
-	    s->reloads, s->worker_exits_unexpected, s->workers_hung_killed,
-	    s->messages_dropped);
-	snap_printf(&o, "upgrades: %" PRIu64 "\nupgrades_failed: %" PRIu64 "\nstarted: ",
-	    s->upgrades, s->upgrades_failed);
-	text_time(&o, s->started);
-	if (s->agent_state[0] != '\0') {
-		snap_printf(&o, "agent.state: ");
-		text_str(&o, s->agent_state, sizeof(s->agent_state));
-		snap_printf(&o, "agent.answer: ");
-		text_str(&o, s->agent_answer, sizeof(s->agent_answer));
-	}
-	text_tls(&o, s);
-	n = snap_clamp(s->nworkers, SNAPSHOT_MAX_WORKERS);
-	for (i = 0; i < n && !o.full; i++)
-		text_worker(&o, i, &s->workers[i]);
 	snap_printf(&o, "\n");
-	return snap_finish(&o);
-}
-
-/* --- OpenMetrics ----------------------------------------------------------- */
-
-/* A label value: '\\', '"' and newline escaped as the format asks; other
- * bytes outside printable ASCII become '?', so the output stays UTF-8. */
-static void
-om_label(struct snap_out *o, const char *s, size_t max)
-{
-	size_t i, n = strnlen(s, max);
-	unsigned char c;
-
-	for (i = 0; i < n; i++) {
-		c = (unsigned char)s[i];
-		if (c == '\\' || c == '"')
-			snap_printf(o, "\\%c", c);
-		else if (c == '\n')
-			snap_printf(o, "\\n");
-		else
-			snap_printf(o, "%c", c < 0x20 || c >= 0x7f ? '?' : c);
-	}
-}
-
-/* HELP and TYPE name the sample itself (counters with their "_total"), as
- * the Prometheus text format that node_exporter and promtool read wants. */
-static void
-om_family(struct snap_out *o, const char *name, const char *type, const char *help)
-{
-	snap_printf(o, "# HELP preforkd_%s %s\n# TYPE preforkd_%s %s\n", name, help, name, type);
-}
-
-static void
-om_u64(struct snap_out *o, const char *name, const char *type, const char *help,
-    uint64_t v)
-{
-	om_family(o, name, type, help);
-	snap_printf(o, "preforkd_%s %" PRIu64 "\n", name, v);
-}
-
-static void
-om_totals(struct snap_out *o, const struct stats_counters *c)
-{
-	int k;
-
-	om_u64(o, "connections_accepted_total", "counter", "Connections accepted.",
-	    c->connections_accepted);
-	om_u64(o, "connections_active", "gauge", "Connections open now.",
-	    c->connections_active);
-	om_u64(o, "requests_total", "counter", "Requests answered.", c->requests);
-	om_family(o, "responses_total", "counter", "Responses by status class.");
-	for (k = 0; k < 5; k++)
-		snap_printf(o, "preforkd_responses_total{class=\"%dxx\"} %" PRIu64 "\n",
-		    k + 1, c->responses[k]);
-	om_u64(o, "received_bytes_total", "counter", "Bytes read from clients.",
-	    c->bytes_in);
-	om_u64(o, "sent_bytes_total", "counter", "Bytes written to clients.", c->bytes_out);
-}
-
-/* Which per-worker value a family shows. */
-enum om_wfield { OM_W_REQUESTS, OM_W_CONNS, OM_W_HEARTBEAT, OM_W_STARTED };
-
-static void
-om_worker_value(struct snap_out *o, const struct snapshot_worker *w, enum om_wfield f)
-{
-	int64_t ms = w->heartbeat_age_ms;
-	uint64_t a = ms < 0 ? 0 - (uint64_t)ms : (uint64_t)ms;
-
-	if (f == OM_W_REQUESTS)
-		snap_printf(o, "%" PRIu64 "\n", w->requests);
-	else if (f == OM_W_CONNS)
-		snap_printf(o, "%" PRIu64 "\n", w->connections_active);
-	else if (f == OM_W_HEARTBEAT)
-		snap_printf(o, "%s%" PRIu64 ".%03" PRIu64 "\n", ms < 0 ? "-" : "",
-		    a / 1000, a % 1000);
-	else
-		snap_printf(o, "%lld\n", (long long)w->started);
-}
-
-static void
-om_workers(struct snap_out *o, const struct snapshot *s, const char *name,
-    const char *type, const char *help, enum om_wfield f)
-{
-	int i, n = snap_clamp(s->nworkers, SNAPSHOT_MAX_WORKERS);
-	const struct snapshot_worker *w;
-
-	om_family(o, name, type, help);
-	for (i = 0; i < n && !o->full; i++) {
-		w = &s->workers[i];
-		snap_printf(o, "preforkd_%s{slot=\"%d\",generation=\"%u\",state=\"", name,
-		    w->slot, w->generation);
-		om_label(o, w->state, sizeof(w->state));
-		snap_printf(o, "\"} ");
-		om_worker_value(o, w, f);
-	}
-}
-
-int
-snapshot_openmetrics(const struct snapshot *s, char *buf, size_t len)
-{
-	struct snap_out o = { buf, len, 0, 0 };
-	uint64_t tenths = snap_tenths(s->uptime_s);
-
-	om_family(&o, "uptime_seconds", "gauge", "Seconds since the supervisor started.");
-	snap_printf(&o, "preforkd_uptime_seconds %" PRIu64 ".%" PRIu64 "\n",
-	    tenths / 10, tenths % 10);
-	om_u64(&o, "generation", "gauge", "Worker generation, one more per reload.",
-	    s->generation);
-	om_u64(&o, "workers_target", "gauge", "Workers wanted.",
-	    (uint64_t)snap_clamp(s->workers_target, INT32_MAX));
-	om_u64(&o, "workers_running", "gauge", "Workers alive.",
-	    (uint64_t)snap_clamp(s->workers_running, INT32_MAX));
-	om_totals(&o, &s->totals);
-	om_u64(&o, "reloads_total", "counter", "Reloads done.", s->reloads);
-	om_u64(&o, "worker_exits_unexpected_total", "counter",
-	    "Workers that exited without being asked.", s->worker_exits_unexpected);
-	om_u64(&o, "workers_hung_killed_total", "counter",
-	    "Workers killed for missing heartbeats.", s->workers_hung_killed);
-	om_u64(&o, "messages_dropped_total", "counter", "Malformed IPC messages dropped.",
-	    s->messages_dropped);
-	om_workers(&o, s, "worker_requests_total", "counter",
-	    "Requests answered by this worker.", OM_W_REQUESTS);
-	om_workers(&o, s, "worker_connections_active", "gauge",
-	    "Connections this worker holds open.", OM_W_CONNS);
-	om_workers(&o, s, "worker_heartbeat_age_seconds", "gauge",
-	    "Seconds since this worker's last heartbeat.", OM_W_HEARTBEAT);
-	om_workers(&o, s, "worker_start_time_seconds", "gauge",
-	    "When this worker started, in seconds since the epoch.", OM_W_STARTED);
-	snap_printf(&o, "# EOF\n");
 	return snap_finish(&o);
 }

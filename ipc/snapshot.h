@@ -1,6 +1,9 @@
 /*
  * The status snapshot and its encoders (DESIGN §6). The struct holds values
  * only, so the supervisor can fill it and the encoders can be tested alone.
+ * Which member is written where, under which name, is the field table's
+ * (ipc/snapshot_fields.h): a new field is a member here, an entry there and
+ * a line in sup_snapshot.
  *
  * Size bounds, with SNAPSHOT_MAX_WORKERS workers and SNAPSHOT_MAX_LISTEN
  * addresses (tests/unit/test_snapshot.c checks them):
@@ -18,12 +21,14 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
+#include "ipc/limits.h"
 #include "msg.h"
 
 #define SNAPSHOT_VERSION 1
-/* Every entry of the supervisor's table (supervisor/procs.h asserts it). */
-#define SNAPSHOT_MAX_WORKERS 2048
-#define SNAPSHOT_MAX_LISTEN 16
+/* Every entry of the supervisor's table: both generations of a reload. */
+#define SNAPSHOT_MAX_WORKERS LIMITS_PROCS
+/* Every configured address. */
+#define SNAPSHOT_MAX_LISTEN LIMITS_LISTEN
 /* Holds either encoding of any struct snapshot (see the bounds above). */
 #define SNAPSHOT_BUF_SIZE (1024 * 1024)
 /* Holds the OpenMetrics encoding of any struct snapshot. */
@@ -86,7 +91,11 @@ int snapshot_text(const struct snapshot *s, char *buf, size_t len);
 /* OpenMetrics text ending in "# EOF\n". Same return convention. Metric
  * names start with "preforkd_"; HELP and TYPE lines name the sample (with
  * "_total" for counters) so promtool and node_exporter's textfile collector
- * read it too. Per-worker families have one series per workers[] entry,
+ * read it too; gauges with a unit add a UNIT line. Every number of the JSON
+ * has a family but version, time and pid; the tls and agent families are
+ * there only when the JSON has those objects; strings (agent state,
+ * certificate file) are labels of a series of value 1. Per-worker families
+ * have one series per workers[] entry,
  * labelled slot, generation and state (escaped: \\, \", \n; other bytes
  * outside printable ASCII become '?'). At most SNAPSHOT_OM_BUF_SIZE - 1
  * bytes for any struct (tests/unit/test_snapshot_openmetrics.c). */

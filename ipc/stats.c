@@ -4,28 +4,32 @@
 #include "ipc/stats.h"
 
 #include <stddef.h>
+#include <string.h>
 
-#define CUM(f) offsetof(struct stats_counters, f)
-
-/* Every cumulative counter; connections_active, the gauge, is not one. */
-static const size_t stats_cumulative[] = {
-	CUM(connections_accepted), CUM(requests),
-	CUM(responses[0]), CUM(responses[1]), CUM(responses[2]), CUM(responses[3]), CUM(responses[4]),
-	CUM(bytes_in), CUM(bytes_out), CUM(proxy_rejected),
-	CUM(tls_handshakes), CUM(tls_resumed), CUM(tls_handshake_errors),
-};
-#define NCUM (sizeof(stats_cumulative) / sizeof(stats_cumulative[0]))
+/*
+ * Every counter is a uint64_t and every one but connections_active (the
+ * gauge) is cumulative, so the counters are walked as an array of words:
+ * a counter added to struct stats_counters is summed, kept monotonic and
+ * retired with no change here.
+ */
+#define NWORDS (sizeof(struct stats_counters) / sizeof(uint64_t))
+#define GAUGE_WORD (offsetof(struct stats_counters, connections_active) / sizeof(uint64_t))
+_Static_assert(sizeof(struct stats_counters) % sizeof(uint64_t) == 0,
+    "struct stats_counters holds uint64_t counters only");
 
 static uint64_t
 stats_get(const struct stats_counters *c, size_t i)
 {
-	return *(const uint64_t *)((const char *)c + stats_cumulative[i]);
+	uint64_t v;
+
+	memcpy(&v, (const char *)c + i * sizeof(uint64_t), sizeof(v));
+	return v;
 }
 
-static uint64_t *
-stats_ref(struct stats_counters *c, size_t i)
+static void
+stats_set(struct stats_counters *c, size_t i, uint64_t v)
 {
-	return (uint64_t *)((char *)c + stats_cumulative[i]);
+	memcpy((char *)c + i * sizeof(uint64_t), &v, sizeof(v));
 }
 
 /* True if report is older than latest: no counter ahead, one behind. A
@@ -36,7 +40,9 @@ stats_stale(const struct stats_counters *report, const struct stats_counters *la
 	int behind = 0;
 	size_t i;
 
-	for (i = 0; i < NCUM; i++) {
+	for (i = 0; i < NWORDS; i++) {
+		if (i == GAUGE_WORD)
+			continue;
 		if (stats_get(report, i) > stats_get(latest, i))
 			return 0;
 		if (stats_get(report, i) < stats_get(latest, i))
@@ -52,9 +58,9 @@ stats_take(struct stats_counters *latest, const struct stats_counters *report)
 
 	if (stats_stale(report, latest))
 		return;
-	for (i = 0; i < NCUM; i++)
-		if (stats_get(report, i) > stats_get(latest, i))
-			*stats_ref(latest, i) = stats_get(report, i);
+	for (i = 0; i < NWORDS; i++)
+		if (i != GAUGE_WORD && stats_get(report, i) > stats_get(latest, i))
+			stats_set(latest, i, stats_get(report, i));
 	latest->connections_active = report->connections_active;
 }
 
@@ -63,8 +69,9 @@ stats_add_cumulative(struct stats_counters *sum, const struct stats_counters *c)
 {
 	size_t i;
 
-	for (i = 0; i < NCUM; i++)
-		*stats_ref(sum, i) += stats_get(c, i);
+	for (i = 0; i < NWORDS; i++)
+		if (i != GAUGE_WORD)
+			stats_set(sum, i, stats_get(sum, i) + stats_get(c, i));
 }
 
 void

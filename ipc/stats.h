@@ -6,6 +6,10 @@
  * is gone, folds its last report into a retired sum. Totals are
  * retired + sum(latest of the live), so a late, duplicated or lost periodic
  * report changes nothing once a newer one arrives.
+ *
+ * Every member of struct stats_counters is a uint64_t counter and all but
+ * connections_active are cumulative: stats.c walks them as words, so a
+ * counter added there needs nothing here (a second gauge would).
  */
 #ifndef PREFORKD_STATS_H
 #define PREFORKD_STATS_H

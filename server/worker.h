@@ -7,6 +7,7 @@
 #ifndef PREFORKD_WORKER_H
 #define PREFORKD_WORKER_H
 
+#include "ipc/limits.h"
 #include "server/worker_params.h"
 
 /* Exit statuses with a meaning for the supervisor. */

@@ -13,13 +13,14 @@
 #include <sys/socket.h>
 
 #include "ipc/base/version.h"
+#include "ipc/limits.h"
 #include "server/site.h"
 #include "server/proxy_proto.h"
 
-#define CONFIG_MAX_LISTEN 16
+#define CONFIG_MAX_LISTEN LIMITS_LISTEN
 #define CONFIG_ERR_LEN 512
 #define CONFIG_LINE_MAX 4096          /* longest accepted line, without its newline */
-#define CONFIG_WORKERS_LIMIT 1024     /* hard cap for workers and max_workers */
+#define CONFIG_WORKERS_LIMIT LIMITS_WORKERS  /* hard cap for workers and max_workers */
 #define CONFIG_WORKER_TIMEOUT_MIN_MS 1000  /* heartbeats every 250 ms at the floor */
 
 struct config_listen {

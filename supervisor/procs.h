@@ -19,20 +19,22 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "ipc/limits.h"
 #include "ipc/msg.h"
 #include "supervisor/config.h"
 
 /*
- * Sizes follow the configuration's hard cap. A slot is a worker number of
- * the current generation, so there are as many as max_workers can be. An
- * entry is a process: during a reload the old generation keeps serving
+ * Sizes follow the shared limits (ipc/limits.h). A slot is a worker number
+ * of the current generation, so there are as many as max_workers can be.
+ * An entry is a process: during a reload the old generation keeps serving
  * until the new one is ready, so two full generations must fit. A third
  * (a HUP during a reload) waits for room: the supervisor checks
  * procs_has_room() before it forks, and the old workers it retires free
  * entries as they exit.
  */
-#define PROCS_MAX_SLOTS CONFIG_WORKERS_LIMIT
-#define PROCS_MAX (2 * CONFIG_WORKERS_LIMIT)
+#define PROCS_MAX_SLOTS LIMITS_WORKERS
+#define PROCS_MAX LIMITS_PROCS
+
 #define PROCS_QUICK_MS 1000     /* a death this soon after spawn is "quick" */
 #define PROCS_BACKOFF_MIN_MS 100
 #define PROCS_BACKOFF_MAX_MS 30000

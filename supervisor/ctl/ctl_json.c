@@ -137,6 +137,18 @@ ctl_json_get(const char *obj, const char *key)
 	}
 }
 
+/* The element at index key of an array, or NULL. */
+static const char *
+json_index(const char *arr, const char *key)
+{
+	unsigned long i = strtoul(key, NULL, 10);
+	const char *e;
+
+	for (e = ctl_json_first(arr); e != NULL && i > 0; i--)
+		e = ctl_json_next(e);
+	return e;
+}
+
 const char *
 ctl_json_path(const char *obj, const char *path)
 {
@@ -151,7 +163,10 @@ ctl_json_path(const char *obj, const char *path)
 			return NULL;
 		memcpy(key, path, n);
 		key[n] = '\0';
-		obj = ctl_json_get(obj, key);
+		if (n > 0 && strspn(key, "0123456789") == n)
+			obj = json_index(obj, key);
+		else
+			obj = ctl_json_get(obj, key);
 		if (dot == NULL)
 			return obj;
 		path = dot + 1;

@@ -18,7 +18,8 @@ const char *ctl_json_skip(const char *p);
 /* p points at an object; returns the start of the value of key (only this
  * level, first match), or NULL. Keys are compared without unescaping. */
 const char *ctl_json_get(const char *obj, const char *key);
-/* Follows a dotted path of keys ("totals.responses.2xx"). */
+/* Follows a dotted path of keys ("totals.responses.2xx"); a segment of
+ * digits indexes an array ("tls.certificates.0.file"). */
 const char *ctl_json_path(const char *obj, const char *path);
 /* Iterates an array: ctl_json_first(arr) gives the first element (NULL for
  * [] or not an array), ctl_json_next(elem) the one after elem or NULL. */

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "ipc/snapshot_fields.h"
 #include "supervisor/ctl/ctl_json.h"
 
 /* Counters are read as integers: a double would round those above 2^53. */
@@ -47,51 +48,89 @@ om_time_at(const char *obj, const char *path)
 	return end != NULL && *end == '\0' ? timegm(&tm) : 0;
 }
 
+/* One field of the table into its member; VERSION and EXPIRES carry
+ * nothing to read (the latter follows from time and not_after). */
 static void
-om_worker_from_json(const char *w, struct snapshot_worker *out)
+om_field_from_json(const char *obj, const struct snap_field *f, void *base)
 {
-	out->slot = (int)om_ll_at(w, "slot");
-	out->pid = (int)om_ll_at(w, "pid");
-	out->generation = (unsigned)om_u64_at(w, "generation");
-	ctl_json_str_at(w, "state", out->state, sizeof(out->state));
-	out->started = om_time_at(w, "started");
-	out->requests = om_u64_at(w, "requests");
-	out->connections_active = om_u64_at(w, "connections_active");
-	out->heartbeat_age_ms = om_ll_at(w, "heartbeat_age_ms");
+	char *p = (char *)base + f->off;
+	long long ll = om_ll_at(obj, f->path);
+	uint64_t u = om_u64_at(obj, f->path);
+	unsigned v;
+	time_t t;
+	double d;
+	int i;
+
+	switch (f->type) {
+	case SNAP_INT:
+		i = (int)ll;
+		memcpy(p, &i, sizeof(i));
+		break;
+	case SNAP_UINT:
+		v = (unsigned)u;
+		memcpy(p, &v, sizeof(v));
+		break;
+	case SNAP_U64:
+		memcpy(p, &u, sizeof(u));
+		break;
+	case SNAP_I64:
+	case SNAP_MS:
+		memcpy(p, &(int64_t){ ll }, sizeof(int64_t));
+		break;
+	case SNAP_TIME:
+		t = om_time_at(obj, f->path);
+		memcpy(p, &t, sizeof(t));
+		break;
+	case SNAP_STR:
+		ctl_json_str_at(obj, f->path, p, f->size);
+		break;
+	case SNAP_UPTIME:
+		d = ctl_json_num_at(obj, f->path, 0);
+		memcpy(p, &d, sizeof(d));
+		break;
+	default:
+		break;
+	}
+}
+
+static void
+om_arrays_from_json(const char *rec, const struct snap_field *f, struct snapshot *s)
+{
+	const char *e;
+	size_t k;
+
+	e = ctl_json_first(ctl_json_get(rec, f->path));
+	if (f->type == SNAP_LISTEN) {
+		for (; e != NULL && s->nlisten < SNAPSHOT_MAX_LISTEN; e = ctl_json_next(e))
+			if (ctl_json_string(e, s->listen[s->nlisten], sizeof(s->listen[0])) == 0)
+				s->nlisten++;
+		return;
+	}
+	for (; e != NULL && s->nworkers < SNAPSHOT_MAX_WORKERS; e = ctl_json_next(e)) {
+		for (k = 0; k < snapshot_worker_nfields; k++)
+			om_field_from_json(e, &snapshot_worker_fields[k], &s->workers[s->nworkers]);
+		s->nworkers++;
+	}
 }
 
 int
 ctl_snapshot_from_json(const char *rec, struct snapshot *s)
 {
-	static const char *cls[] = { "1xx", "2xx", "3xx", "4xx", "5xx" };
-	char path[32];
-	const char *w;
+	const struct snap_field *f;
+	size_t i;
 
 	memset(s, 0, sizeof(*s));
 	if (*rec != '{' || ctl_json_skip(rec) == NULL || ctl_json_get(rec, "pid") == NULL)
 		return -1;
-	s->time = om_time_at(rec, "time");
-	s->pid = (int)om_ll_at(rec, "pid");
-	s->uptime_s = ctl_json_num_at(rec, "uptime_s", 0);
-	s->generation = (unsigned)om_u64_at(rec, "generation");
-	s->workers_target = (int)om_ll_at(rec, "workers_target");
-	s->workers_running = (int)om_ll_at(rec, "workers_running");
-	s->totals.connections_accepted = om_u64_at(rec, "totals.connections_accepted");
-	s->totals.connections_active = om_u64_at(rec, "totals.connections_active");
-	s->totals.requests = om_u64_at(rec, "totals.requests");
-	for (int k = 0; k < 5; k++) {
-		snprintf(path, sizeof(path), "totals.responses.%s", cls[k]);
-		s->totals.responses[k] = om_u64_at(rec, path);
+	for (i = 0; i < snapshot_nfields; i++) {
+		f = &snapshot_fields[i];
+		if (f->type == SNAP_LISTEN || f->type == SNAP_WORKERS)
+			om_arrays_from_json(rec, f, s);
+		else
+			om_field_from_json(rec, f, s);
 	}
-	s->totals.bytes_in = om_u64_at(rec, "totals.bytes_in");
-	s->totals.bytes_out = om_u64_at(rec, "totals.bytes_out");
-	s->reloads = om_u64_at(rec, "reloads");
-	s->worker_exits_unexpected = om_u64_at(rec, "worker_exits_unexpected");
-	s->workers_hung_killed = om_u64_at(rec, "workers_hung_killed");
-	s->messages_dropped = om_u64_at(rec, "messages_dropped");
-	for (w = ctl_json_first(ctl_json_get(rec, "workers"));
-	    w != NULL && s->nworkers < SNAPSHOT_MAX_WORKERS; w = ctl_json_next(w))
-		om_worker_from_json(w, &s->workers[s->nworkers++]);
+	/* The groups the supervisor wrote are the ones to encode again. */
+	s->tls = ctl_json_get(rec, "tls") != NULL;
 	return 0;
 }
 

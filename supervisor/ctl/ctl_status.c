@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ipc/snapshot_fields.h"
 #include "supervisor/ctl/ctl_json.h"
 
 int
@@ -183,112 +184,139 @@ print_listen(FILE *out, const char *snap)
 	}
 }
 
-/* Only from a supervisor that knows binary upgrades (DESIGN §11): when the
- * running binary started, how many upgrades it continues from. */
+/* A worker's cell: "-" for what is missing (or negative, for numbers). */
 static void
-print_upgrades(FILE *out, const char *s)
+print_cell(const char *w, const struct snap_field *f, char *buf, size_t len)
 {
-	char started[40];
+	double v;
 
-	if (ctl_json_get(s, "started") == NULL)
+	if (f->type == SNAP_STR || f->type == SNAP_TIME) {
+		ctl_json_str_at(w, f->path, buf, len);
+		if (buf[0] == '\0')
+			snprintf(buf, len, "-");
 		return;
-	ctl_json_str_at(s, "started", started, sizeof(started));
-	fprintf(out, "started:      %s\nupgrades:     ", started);
-	print_count(out, s, "upgrades");
-	fputs(", ", out);
-	print_count(out, s, "upgrades_failed");
-	fputs(" failed\n", out);
+	}
+	v = ctl_json_num_at(w, f->path, -1);
+	if (v < 0)
+		snprintf(buf, len, "-");
+	else
+		snprintf(buf, len, f->type == SNAP_MS ? "%.0fms" : "%.0f", v);
+}
+
+/* One line of the worker table, w's cells or (w NULL) the titles: the
+ * worker fields that have a column, in table order. */
+static void
+print_worker_row(FILE *out, const char *w)
+{
+	const struct snap_field *f;
+	const char *sep = "";
+	char cell[64];
+	size_t k;
+
+	for (k = 0; k < snapshot_worker_nfields; k++) {
+		f = &snapshot_worker_fields[k];
+		if (f->ctl == NULL)
+			continue;
+		if (w != NULL)
+			print_cell(w, f, cell, sizeof(cell));
+		fprintf(out, "%s%*s", sep, f->ctl_width, w != NULL ? cell : f->ctl);
+		sep = " ";
+	}
+	fputs("\n", out);
 }
 
 static void
-print_summary(FILE *out, const char *s)
+print_workers(FILE *out, const char *rec)
 {
-	static const char *cls[] = { "1xx", "2xx", "3xx", "4xx", "5xx" };
-	char up[32], path[32];
+	const char *w;
+
+	print_worker_row(out, NULL);
+	for (w = ctl_json_first(ctl_json_get(rec, "workers")); w != NULL; w = ctl_json_next(w))
+		print_worker_row(out, w);
+}
+
+/* How long a certificate has left, or that it has run out. */
+static void
+print_expires(FILE *out, const char *obj, const char *path)
+{
+	double in = ctl_json_num_at(obj, path, 0);
+	char left[32];
+
+	ctl_status_duration(in > 0 ? in : 0, left, sizeof(left));
+	fprintf(out, "%s%s", in > 0 ? "in " : "", in > 0 ? left : "EXPIRED");
+}
+
+static void
+print_value(FILE *out, const char *rec, const struct snap_field *f)
+{
+	char str[1024];
+
+	switch (f->type) {
+	case SNAP_UPTIME:
+		ctl_status_duration(ctl_json_num_at(rec, f->path, 0), str, sizeof(str));
+		fputs(str, out);
+		break;
+	case SNAP_LISTEN:
+		print_listen(out, rec);
+		break;
+	case SNAP_WORKERS:
+		print_workers(out, rec);
+		break;
+	case SNAP_EXPIRES:
+		print_expires(out, rec, f->path);
+		break;
+	case SNAP_STR:
+	case SNAP_TIME:
+		ctl_json_str_at(rec, f->path, str, sizeof(str));
+		fputs(str[0] != '\0' ? str : "-", out);
+		break;
+	default:
+		print_count(out, rec, f->path);
+	}
+}
+
+/* The shown field with the lowest ctl_key above after, or NULL. */
+static const struct snap_field *
+print_next(int after)
+{
+	const struct snap_field *f, *best = NULL;
 	size_t i;
 
-	ctl_status_duration(ctl_json_num_at(s, "uptime_s", 0), up, sizeof(up));
-	fputs("pid:          ", out); print_count(out, s, "pid");
-	fprintf(out, "\nuptime:       %s\ngeneration:   ", up);
-	print_count(out, s, "generation");
-	fputs("\nlisten:      ", out); print_listen(out, s);
-	fputs("\nworkers:      ", out); print_count(out, s, "workers_running");
-	fputs(" running / ", out); print_count(out, s, "workers_target");
-	fputs(" target\nrequests:     ", out); print_count(out, s, "totals.requests");
-	fputs("\nconnections:  ", out);
-	print_count(out, s, "totals.connections_accepted");
-	fputs(" accepted, ", out); print_count(out, s, "totals.connections_active");
-	fputs(" active\nresponses:   ", out);
-	for (i = 0; i < sizeof(cls) / sizeof(cls[0]); i++) {
-		snprintf(path, sizeof(path), "totals.responses.%s", cls[i]);
-		fprintf(out, " %s ", cls[i]);
-		print_count(out, s, path);
+	for (i = 0; i < snapshot_nfields; i++) {
+		f = &snapshot_fields[i];
+		if (f->ctl_key > after && (best == NULL || f->ctl_key < best->ctl_key))
+			best = f;
 	}
-	fputs("\nbytes:        in ", out); print_count(out, s, "totals.bytes_in");
-	fputs(", out ", out); print_count(out, s, "totals.bytes_out");
-	fputs("\nreloads:      ", out); print_count(out, s, "reloads");
-	fputs("\nexits:        ", out); print_count(out, s, "worker_exits_unexpected");
-	fputs(" unexpected, ", out); print_count(out, s, "workers_hung_killed");
-	fputs(" hung and killed\n", out);
-	print_upgrades(out, s);
+	return best;
 }
 
-/* The tls object (DESIGN §12), when there is one: what an operator checks
- * before a certificate runs out. */
-static void
-print_tls(FILE *out, const char *s)
-{
-	const char *t = ctl_json_get(s, "tls"), *c;
-	char file[1024], when[32], left[32];
-	double in;
-
-	if (t == NULL)
-		return;
-	fputs("tls:          ", out); print_count(out, t, "handshakes");
-	fputs(" handshakes, ", out); print_count(out, t, "resumed");
-	fputs(" resumed, ", out); print_count(out, t, "handshake_errors");
-	fputs(" failed\n", out);
-	for (c = ctl_json_first(ctl_json_get(t, "certificates")); c != NULL; c = ctl_json_next(c)) {
-		ctl_json_str_at(c, "file", file, sizeof(file));
-		ctl_json_str_at(c, "not_after", when, sizeof(when));
-		in = ctl_json_num_at(c, "expires_in_s", 0);
-		ctl_status_duration(in > 0 ? in : 0, left, sizeof(left));
-		fprintf(out, "certificate:  %s expires %s (%s%s)\n", file, when,
-		    in > 0 ? "in " : "", in > 0 ? left : "EXPIRED");
-	}
-}
-
-static void
-print_worker(FILE *out, const char *w)
-{
-	char state[16];
-	double age = ctl_json_num_at(w, "heartbeat_age_ms", -1);
-
-	ctl_json_str_at(w, "state", state, sizeof(state));
-	fprintf(out, "%4.0f %8.0f %4.0f %-9s %10.0f %7.0f ",
-	    ctl_json_num_at(w, "slot", -1), ctl_json_num_at(w, "pid", -1),
-	    ctl_json_num_at(w, "generation", -1), state[0] ? state : "-",
-	    ctl_json_num_at(w, "requests", 0),
-	    ctl_json_num_at(w, "connections_active", 0));
-	if (age < 0)
-		fputs("        -\n", out);
-	else
-		fprintf(out, "%7.0fms\n", age);
-}
-
+/* The table's pieces in ctl_key order, each its text with the value at
+ * the '%'. A row whose first field may be missing (a group, or a field an
+ * older supervisor did not write) is left out when it is. */
 int
 ctl_status_print(FILE *out, const char *rec)
 {
-	const char *w, *end;
+	const struct snap_field *f;
+	const char *pct;
+	int row_start = 1, skip = 0;
 
-	end = ctl_json_skip(rec);
-	if (end == NULL || *rec != '{' || ctl_json_get(rec, "pid") == NULL)
+	if (ctl_json_skip(rec) == NULL || *rec != '{' || ctl_json_get(rec, "pid") == NULL)
 		return -1;
-	print_summary(out, rec);
-	print_tls(out, rec);
-	fputs("\nSLOT      PID  GEN STATE       REQUESTS  ACTIVE HEARTBEAT\n", out);
-	for (w = ctl_json_first(ctl_json_get(rec, "workers")); w != NULL;
-	    w = ctl_json_next(w))
-		print_worker(out, w);
+	for (f = print_next(0); f != NULL; f = print_next(f->ctl_key)) {
+		if (row_start)
+			skip = (f->flags & (SNAP_OPT | SNAP_TLS | SNAP_AGENT)) &&
+			    ctl_json_path(rec, f->path) == NULL;
+		row_start = f->ctl[0] != '\0' && f->ctl[strlen(f->ctl) - 1] == '\n';
+		if (skip)
+			continue;
+		pct = strchr(f->ctl, '%');
+		if (pct == NULL) {
+			fputs(f->ctl, out);
+			continue;
+		}
+		fwrite(f->ctl, 1, (size_t)(pct - f->ctl), out);
+		print_value(out, rec, f);
+		fputs(pct + 1, out);
+	}
 	return 0;
 }

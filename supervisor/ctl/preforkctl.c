@@ -556,14 +556,14 @@ ctl_scale_arg(struct ctl *c)
 	if (!ctl_is_number(a))
 		return ctl_usage("scale: expected N, +N or -N, got \"%s\"", a);
 	if (a[0] == '+' || a[0] == '-') {
-		if (ctl_parse_long("scale", a, -LIMIT_WORKERS, LIMIT_WORKERS, &n)
+		if (ctl_parse_long("scale", a, -LIMITS_WORKERS, LIMITS_WORKERS, &n)
 		    == -1)
 			return CTL_USAGE;
 		if (n == 0)
 			return ctl_usage("scale: %s changes nothing", a);
 		c->ctl_cmd = CTL_SCALE_REL;
 	} else {
-		if (ctl_parse_long("scale", a, 1, LIMIT_WORKERS, &n) == -1)
+		if (ctl_parse_long("scale", a, 1, LIMITS_WORKERS, &n) == -1)
 			return CTL_USAGE;
 		c->ctl_cmd = CTL_SCALE_ABS;
 	}

@@ -1,17 +1,21 @@
 """OpenMetrics (issue 20 item 3): status_format = openmetrics on the status
 pipe, and preforkctl status --openmetrics from a json or openmetrics pipe.
 promtool (Debian's prometheus package) must accept every output, and the
-values must be the server's exact counts."""
+values must be the server's exact counts. Every number of the JSON snapshot
+has a family, tls and agent ones included (issue 14 item 4)."""
 import calendar
 import json
 import os
 import re
 import shutil
+import socket
+import ssl
 import subprocess
 import threading
 import time
 
-from conftest import PREFORKCTL, fake_preforkd, http_request, read_status_bytes, wait_for
+from conftest import PREFORKCTL, fake_preforkd, free_port, http_request, read_status_bytes, \
+    wait_for
 
 SAMPLE = re.compile(r'^([a-z_]+)(?:\{([^}]*)\})? (-?[0-9.]+)$')
 
@@ -30,7 +34,7 @@ def parse(text):
     out = {}
     for line in text.splitlines():
         if line.startswith("#"):
-            assert re.match(r"^# (HELP|TYPE) preforkd_[a-z_]+ |^# EOF$", line), line
+            assert re.match(r"^# (HELP|TYPE|UNIT) preforkd_[a-z_]+ |^# EOF$", line), line
             continue
         m = SAMPLE.match(line)
         assert m, f"not a sample line: {line!r}"
@@ -99,7 +103,12 @@ KNOWN = {
                "responses": {"1xx": 0, "2xx": 1200, "3xx": 4, "4xx": 29, "5xx": 1},
                "bytes_in": 98765, "bytes_out": 18446744073709551615},
     "reloads": 2, "worker_exits_unexpected": 5, "workers_hung_killed": 6,
-    "messages_dropped": 7,
+    "messages_dropped": 7, "upgrades": 8, "upgrades_failed": 9,
+    "started": "2026-11-23T14:00:00Z",
+    "agent": {"state": "drain", "answer": "drain"},
+    "tls": {"handshakes": 10, "resumed": 11, "handshake_errors": 12, "ticket_key_rotations": 13,
+            "certificates": [{"file": "/etc/ssl/a.pem", "not_after": "2026-12-23T15:04:05Z",
+                              "expires_in_s": 2592000}]},
     "workers": [{"slot": 3, "pid": 4243, "generation": 3, "state": "backoff \"x\"",
                  "started": "2026-11-23T15:04:00Z", "requests": 9007199254740993,
                  "connections_active": 1, "heartbeat_age_ms": 120}],
@@ -162,14 +171,26 @@ def test_ctl_openmetrics_converts_every_json_field_exactly(tmp_path):
         'preforkd_responses_total{class="5xx"} 1',
         "preforkd_received_bytes_total 98765",
         "preforkd_sent_bytes_total 18446744073709551615",
+        "preforkd_proxy_rejected_total 0",
         "preforkd_reloads_total 2",
         "preforkd_worker_exits_unexpected_total 5",
         "preforkd_workers_hung_killed_total 6",
         "preforkd_messages_dropped_total 7",
+        "preforkd_upgrades_total 8",
+        "preforkd_upgrades_failed_total 9",
+        "preforkd_start_time_seconds 1795442400",
+        'preforkd_agent_state{state="drain"} 1',
+        "preforkd_tls_handshakes_total 10",
+        "preforkd_tls_resumed_total 11",
+        "preforkd_tls_handshake_errors_total 12",
+        "preforkd_tls_ticket_key_rotations_total 13",
+        'preforkd_tls_certificate_info{file="/etc/ssl/a.pem"} 1',
+        "preforkd_tls_certificate_expiry_time_seconds 1798038245",
+        "preforkd_tls_certificate_expires_in_seconds 2592000",
+        "preforkd_worker_start_time_seconds{%s} 1795446240" % labels,
         "preforkd_worker_requests_total{%s} 9007199254740993" % labels,
         "preforkd_worker_connections_active{%s} 1" % labels,
         "preforkd_worker_heartbeat_age_seconds{%s} 0.120" % labels,
-        "preforkd_worker_start_time_seconds{%s} 1795446240" % labels,
     ]
     assert r.stdout.endswith("\n# EOF\n")
 
@@ -192,3 +213,67 @@ def test_ctl_openmetrics_refuses_text_pipe(make_server):
     assert "status_format = text cannot be shown as OpenMetrics" in err
     rc, out, err = ctl(s, "--openmetrics", "--json")
     assert rc == 2 and "not both" in err
+
+
+def test_ctl_openmetrics_leaves_out_groups_the_json_lacks(tmp_path):
+    """No tls or agent object in the JSON: no tls or agent family, so a
+    monitor tells "not configured" from "none yet"."""
+    fifo = str(tmp_path / "status")
+    os.mkfifo(fifo)
+    snap = {k: v for k, v in KNOWN.items() if k not in ("tls", "agent")}
+    p, pidfile = fake_preforkd(str(tmp_path))
+    try:
+        t = feed(fifo, (json.dumps(snap) + "\n").encode())
+        r = subprocess.run([PREFORKCTL, "-p", pidfile, "-s", fifo, "status", "--openmetrics"],
+                           capture_output=True, text=True, timeout=30)
+        t.join(10)
+    finally:
+        p.kill()
+        p.wait()
+    assert (r.returncode, r.stderr) == (0, "")
+    promtool_ok(r.stdout)
+    names = {k[0] for k in parse(r.stdout)}
+    assert not [n for n in names if n.startswith(("preforkd_tls_", "preforkd_agent_"))], names
+    assert "preforkd_upgrades_total" in names and "preforkd_proxy_rejected_total" in names
+
+
+def self_signed(d):
+    """A 30-day self-signed certificate for 127.0.0.1; returns (cert, key, notAfter)."""
+    crt, key = os.path.join(d, "om.pem"), os.path.join(d, "om.key")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1", "-nodes", "-days", "30", "-subj",
+                    "/CN=localhost", "-keyout", key, "-out", crt],
+                   check=True, capture_output=True)
+    end = ssl._ssl._test_decode_cert(crt)["notAfter"]
+    return crt, key, calendar.timegm(time.strptime(end, "%b %d %H:%M:%S %Y GMT"))
+
+
+def test_pipe_writes_tls_families(make_server, tmp_path):
+    """DESIGN §12's tls object as OpenMetrics, from the server itself."""
+    crt, key, not_after = self_signed(str(tmp_path))
+    tls_port = free_port()
+    s = make_server(status_format="openmetrics")
+    s.write_config(listen=[f"127.0.0.1:{s.port}", f"127.0.0.1:{tls_port} tls"],
+                   tls_certificate=crt, tls_certificate_key=key)
+    s.start()
+    ctx = ssl.create_default_context()
+    ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
+    with socket.create_connection(("127.0.0.1", tls_port), timeout=10) as raw:
+        with ctx.wrap_socket(raw) as t:
+            t.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            t.recv(100)
+
+    def handshaken():
+        text = first_snapshot(s.status_path)
+        return text if parse(text).get(("preforkd_tls_handshakes_total", "")) == 1 else None
+    text = wait_for(handshaken, 10, what="one handshake counted")
+    promtool_ok(text)
+    m = parse(text)
+    assert m[("preforkd_tls_resumed_total", "")] == 0
+    assert m[("preforkd_tls_handshake_errors_total", "")] == 0
+    assert m[("preforkd_tls_certificate_info", 'file="%s"' % crt)] == 1
+    assert m[("preforkd_tls_certificate_expiry_time_seconds", "")] == not_after
+    snap_time = not_after - m[("preforkd_tls_certificate_expires_in_seconds", "")]
+    assert time.time() - 60 < snap_time <= time.time() + 1
+    assert "# UNIT preforkd_tls_certificate_expiry_time_seconds seconds\n" in text
+    assert not [k for k in m if k[0].startswith("preforkd_agent_")]

@@ -172,3 +172,40 @@ Test(stats, exact_totals_across_sequence)
 	cr_expect_eq(totals.bytes_out, 16000);
 	cr_expect_eq(totals.connections_active, 1 + 1 + 2);
 }
+
+/* Word i of the counters (each member is one uint64_t). */
+static uint64_t *
+stats_word(struct stats_counters *c, size_t i)
+{
+	return (uint64_t *)c + i;
+}
+
+#define STATS_NWORDS (sizeof(struct stats_counters) / sizeof(uint64_t))
+
+/* Every counter in the struct takes part, the TLS and PROXY ones and any
+ * added later included: none is listed by hand in stats.c. */
+Test(stats, every_counter_word_is_accounted)
+{
+	struct stats_counters latest = { 0 }, r, sum = { 0 }, retired = { 0 };
+	size_t i;
+
+	for (i = 0; i < STATS_NWORDS; i++)
+		*stats_word(&r, i) = 100 + i;
+	stats_take(&latest, &r);
+	stats_add(&sum, &r);
+	stats_add(&sum, &r);
+	stats_retire(&retired, &r);
+	for (i = 0; i < STATS_NWORDS; i++) {
+		cr_expect_eq(*stats_word(&latest, i), 100 + i, "take, word %zu", i);
+		cr_expect_eq(*stats_word(&sum, i), 2 * (100 + i), "add, word %zu", i);
+		if (stats_word(&r, i) != &r.connections_active)
+			cr_expect_eq(*stats_word(&retired, i), 100 + i, "retire, word %zu", i);
+	}
+	cr_expect_eq(retired.connections_active, 0);
+	/* A report behind in only the last counter is stale. */
+	r = latest;
+	(*stats_word(&r, STATS_NWORDS - 1))--;
+	r.connections_active = 0;
+	stats_take(&latest, &r);
+	cr_expect_eq(latest.connections_active, 100 + 1, "stale report taken");
+}
