@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ipc/base/clock.h"
 #include "ipc/snapshot_fields.h"
 #include "supervisor/ctl/ctl_json.h"
 
@@ -43,15 +44,6 @@ ctl_status_close(struct ctl_status_reader *r)
 	free(r->buf);
 	memset(r, 0, sizeof(*r));
 	r->fd = -1;
-}
-
-static long
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
 }
 
 /* Length of the first complete record in buf[0..len) including its
@@ -108,7 +100,7 @@ fill(struct ctl_status_reader *r)
 int
 ctl_status_next(struct ctl_status_reader *r, int timeout_ms, const char **rec)
 {
-	long deadline = mono_ms() + timeout_ms, left;
+	int64_t deadline = clock_mono_ms() + timeout_ms, left;
 	struct pollfd pfd = { .fd = r->fd, .events = POLLIN };
 	size_t end;
 
@@ -128,7 +120,7 @@ ctl_status_next(struct ctl_status_reader *r, int timeout_ms, const char **rec)
 			*rec = r->buf;
 			return 1;
 		}
-		if ((left = deadline - mono_ms()) <= 0)
+		if ((left = deadline - clock_mono_ms()) <= 0)
 			return 0;
 		if (poll(&pfd, 1, (int)(left < 50 ? left : 50)) == -1 && errno != EINTR)
 			return -1;
