@@ -620,7 +620,7 @@ conn_tls_fill(struct conn *c, char *buf)
  * Over TLS, all the worker's buffer holds past the cursor per call
  * (tls_write seals it in records and sends them in one write). The buffer
  * keeps what the last fill gathered for its owner, so a large body is
- * read 64 KiB at a time. After WANT_WRITE, OpenSSL holds the sealed record and wants
+ * read 80 KiB at a time. After WANT_WRITE, OpenSSL holds the sealed record and wants
  * the same bytes offered again: the cursor has not moved, so the cached
  * or regathered bytes are exactly them.
  */

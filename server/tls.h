@@ -21,6 +21,7 @@
 #include "ipc/msg.h"
 
 #define TLS_RECORD 16384          /* plaintext bytes per record written */
+#define TLS_BATCH 5               /* records per write(): 64 KiB of body and its head */
 
 struct tls_settings {
 	const char *certificate;      /* PEM: the certificate, then its chain */

@@ -17,8 +17,6 @@
 
 #include <openssl/bio.h>
 
-#define TLS_BATCH 5               /* records sealed before one writev */
-
 /* A write BIO over the connected socket fd (not closed with it); NULL
  * when out of memory. */
 BIO *tls_bio_new(int fd);

@@ -171,7 +171,7 @@ send_body(SSL *srv, SSL *cl, const unsigned char *body, size_t len,
 
 	while (pos < len) {
 		cr_assert_lt(idle, 1000, "no progress at %zu", pos);
-		want = len - pos < 65536 ? len - pos : 65536;
+		want = len - pos < 81920 ? len - pos : 81920;
 		switch (tls_write(srv, body + pos, want, &n)) {
 		case TLS_IO_OK:
 			cr_assert_gt(n, 0u);
