@@ -44,7 +44,7 @@
 #define CONN_EMFILE_LOG_MS 60000
 #define CONN_BUDGET 32            /* requests per connection per turn */
 #define CONN_SEND_CHUNK (512 * 1024) /* file bytes per sendfile, then the next connection */
-#define CONN_TLS_BUF (64 * 1024)  /* TLS: body bytes read per pread, sealed 16 KiB a record */
+#define CONN_TLS_BUF (80 * 1024)  /* TLS: bytes per pread, one write of TLS_BATCH records */
 
 struct conn;
 

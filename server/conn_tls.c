@@ -98,10 +98,10 @@ conn_tls_fill(struct conn *c, char *buf)
 }
 
 /*
- * Over TLS, one record (at most TLS_RECORD bytes) per call, from the
- * worker's buffer. The buffer keeps what the last fill gathered for its
- * owner, so a large body is read 64 KiB at a time and sealed in four
- * records. After WANT_WRITE, OpenSSL holds the sealed record and wants
+ * Over TLS, all the worker's buffer holds past the cursor per call
+ * (tls_write seals it in records and sends them in one write). The buffer
+ * keeps what the last fill gathered for its owner, so a large body is
+ * read 80 KiB at a time. After WANT_WRITE, OpenSSL holds the sealed record and wants
  * the same bytes offered again: the cursor has not moved, so the cached
  * or regathered bytes are exactly them.
  */
@@ -121,7 +121,7 @@ conn_send_tls(struct conn *c, size_t *want)
 		cx->tls_len = len;
 	}
 	len = (size_t)(cx->tls_pos + cx->tls_len - pos);
-	*want = len < TLS_RECORD ? len : TLS_RECORD;
+	*want = len;
 	switch (tls_write(c->ssl, cx->tls_buf + (pos - cx->tls_pos), *want, &n)) {
 	case TLS_IO_OK:
 		return (ssize_t)n;

@@ -7,6 +7,7 @@
  * connection's harmless WANT_READ could be read as a failure.
  */
 #include "server/tls.h"
+#include "server/tls_bio.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -287,16 +288,16 @@ SSL *
 tls_conn_new(SSL_CTX *ctx, int fd)
 {
 	SSL *ssl = SSL_new(ctx);
+	BIO *w = NULL;
 
-	if (ssl == NULL) {
-		ERR_clear_error();
-		return NULL;
-	}
-	if (SSL_set_fd(ssl, fd) != 1) {
+	/* Reads through OpenSSL's socket BIO (its EOF handling included);
+	 * writes through ours, which batches the records of a body. */
+	if (ssl == NULL || SSL_set_rfd(ssl, fd) != 1 || (w = tls_bio_new(fd)) == NULL) {
 		ERR_clear_error();
 		SSL_free(ssl);
 		return NULL;
 	}
+	SSL_set0_wbio(ssl, w);
 	SSL_set_accept_state(ssl);
 	return ssl;
 }
@@ -354,13 +355,40 @@ tls_read(SSL *ssl, void *buf, size_t len, size_t *n)
 	return tls_error(ssl, 0, NULL);
 }
 
+/*
+ * Up to TLS_BATCH records, one SSL_write each (partial-write mode seals
+ * one record per call). All but the last are staged by the write BIO; the
+ * last sends them and itself in one writev. When the socket fills midway,
+ * the records before are taken (n says how many bytes) and OpenSSL keeps
+ * the refused one: it is the first of the next call, which starts where n
+ * ends and offers at least as many bytes, as OpenSSL requires.
+ */
 enum tls_io
 tls_write(SSL *ssl, const void *buf, size_t len, size_t *n)
 {
-	errno = 0;
-	if (SSL_write_ex(ssl, buf, len, n) == 1)
-		return TLS_IO_OK;
-	return tls_error(ssl, 0, NULL);
+	size_t done = 0, k, rec = 0;
+	enum tls_io io = TLS_IO_OK;
+	int last;
+
+	do {
+		k = len - done < TLS_RECORD ? len - done : TLS_RECORD;
+		last = done + k == len || ++rec == TLS_BATCH;
+		tls_bio_cork(!last);
+		errno = 0;
+		if (SSL_write_ex(ssl, (const char *)buf + done, k, &k) != 1) {
+			io = tls_error(ssl, 0, NULL);
+			break;
+		}
+		done += k;
+	} while (!last && done < len);
+	tls_bio_cork(0);
+	*n = done;
+	/* Taken bytes are reported; a failure after them comes back on the
+	 * next call (OpenSSL stays in its error state, or the socket is still
+	 * full), with its errno, and its error queue is empty meanwhile. */
+	if (done > 0 && io != TLS_IO_OK)
+		ERR_clear_error();
+	return done > 0 ? TLS_IO_OK : io;
 }
 
 int

@@ -21,6 +21,7 @@
 #include "ipc/msg.h"
 
 #define TLS_RECORD 16384          /* plaintext bytes per record written */
+#define TLS_BATCH 5               /* records per write(): 64 KiB of body and its head */
 
 struct tls_settings {
 	const char *certificate;      /* PEM: the certificate, then its chain */
@@ -58,8 +59,12 @@ SSL *tls_conn_new(SSL_CTX *ctx, int fd);
 enum tls_io tls_handshake(SSL *ssl, int *resumed, const char **why);
 /* Plaintext in; *n bytes read when TLS_IO_OK. */
 enum tls_io tls_read(SSL *ssl, void *buf, size_t len, size_t *n);
-/* Plaintext out, at most one record per call; *n bytes taken when OK. A
- * call after WANT_* must offer the same bytes again (at least as many). */
+/* Plaintext out, sealed TLS_RECORD bytes a record and sent up to
+ * TLS_BATCH records per write(); *n bytes taken when OK, possibly fewer
+ * than len (then call again: only WANT_WRITE says the socket is full).
+ * Taken bytes are with the kernel once a call has taken all it was
+ * offered. The next call after WANT_* or a short OK must offer the bytes
+ * that follow the taken ones again (at least as many as were left). */
 enum tls_io tls_write(SSL *ssl, const void *buf, size_t len, size_t *n);
 /* True when decrypted input waits inside OpenSSL (no socket edge will come). */
 int tls_pending(SSL *ssl);
