@@ -406,6 +406,18 @@ up_describe_exit(const struct upgrade *u, int status, char *buf, size_t len)
 		    (int)u->child, WEXITSTATUS(status), when);
 }
 
+/* A new binary that could not exec says why on the pair just before it
+ * exits; its exit may be reaped first in the same loop turn. */
+static void
+up_take_last_words(struct upgrade *u)
+{
+	struct up_msg m;
+
+	while (u->fd != -1 && u->why[0] == '\0' && up_recv(u->fd, &m) == 1)
+		if (m.type == UP_ERROR)
+			strlcpy(u->why, m.text, sizeof(u->why));
+}
+
 int
 upgrade_reaped(struct upgrade *u, pid_t pid, int status, const char *pidfile)
 {
@@ -420,6 +432,8 @@ upgrade_reaped(struct upgrade *u, pid_t pid, int status, const char *pidfile)
 		}
 	if (pid != u->child || pid <= 0)
 		return UPGRADE_NOT_OURS;
+	if (!was_ready)
+		up_take_last_words(u);
 	up_describe_exit(u, status, why, sizeof(why));
 	if (was_ready) {
 		/* It died while our workers were still retiring: nobody would
