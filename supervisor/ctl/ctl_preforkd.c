@@ -32,7 +32,7 @@ static void
 ctl_exec_preforkd(char **argv)
 {
 	const char *env = getenv("PREFORKD");
-	char dir[PATH_MAX], path[PATH_MAX + 16];
+	char dir[PATH_MAX], path[PATH_MAX + 32];
 
 	if (env != NULL && env[0] != '\0') {
 		execv(env, argv);
