@@ -103,7 +103,11 @@ up_recv(int fd, struct up_msg *m)
 
 	for (;;) {
 		n = recv(fd, m, sizeof(*m), MSG_DONTWAIT);
-		if (n == -1 && errno == EINTR)
+		/* ECONNRESET: the new binary exited without reading the keys
+		 * record we queued for it. Linux reports that once, before the
+		 * records it sent are read: its last words (an exec error) are
+		 * still queued, and the read after this one returns them. */
+		if (n == -1 && (errno == EINTR || errno == ECONNRESET))
 			continue;
 		if (n == -1 && errno == EAGAIN)
 			return 0;
