@@ -49,30 +49,23 @@ snap_same(const struct snap_path *a, const struct snap_path *b, int i)
 
 /* --- JSON ------------------------------------------------------------------ */
 
-/* A JSON string of s[0..strnlen(s, max)). Bytes outside printable ASCII are
- * escaped as \u00XX (read as Latin-1), so the output is always valid UTF-8. */
+/* A byte a JSON string may not hold as it is: '"' and '\\' get their
+ * backslash, the others \u00XX (read as Latin-1). */
+static void
+json_esc(struct snap_out *o, unsigned char c)
+{
+	if (c == '"' || c == '\\')
+		snap_printf(o, "\\%c", c);
+	else
+		snap_printf(o, "\\u%04x", c);
+}
+
+/* A JSON string of s[0..strnlen(s, max)), always valid UTF-8. */
 static void
 json_str(struct snap_out *o, const char *s, size_t max)
 {
-	size_t i, run, n = strnlen(s, max);
-	unsigned char c;
-
 	snap_put(o, "\"", 1);
-	for (i = 0; i < n; i += run) {
-		for (run = 0; i + run < n; run++) {
-			c = (unsigned char)s[i + run];
-			if (c == '"' || c == '\\' || c < 0x20 || c >= 0x7f)
-				break;
-		}
-		snap_put(o, s + i, run); /* the plain bytes, in one copy */
-		if (i + run == n)
-			break;
-		c = (unsigned char)s[i + run++];
-		if (c == '"' || c == '\\')
-			snap_printf(o, "\\%c", c);
-		else
-			snap_printf(o, "\\u%04x", c);
-	}
+	snap_escaped(o, s, max, json_esc);
 	snap_put(o, "\"", 1);
 }
 

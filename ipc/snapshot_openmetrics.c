@@ -15,31 +15,18 @@
 #include "ipc/snapshot_fields.h"
 #include "ipc/snapshot_out.h"
 
-/* A label value: '\\', '"' and newline escaped as the format asks; other
- * bytes outside printable ASCII become '?', so the output stays UTF-8. */
+/* A label value's byte that may not stand as it is: '\\', '"' and
+ * newline escaped as the format asks; other bytes outside printable ASCII
+ * become '?', so the output stays UTF-8. */
 static void
-om_label(struct snap_out *o, const char *s, size_t max)
+om_esc(struct snap_out *o, unsigned char c)
 {
-	size_t i, run, n = strnlen(s, max);
-	unsigned char c;
-
-	for (i = 0; i < n; i += run) {
-		for (run = 0; i + run < n; run++) {
-			c = (unsigned char)s[i + run];
-			if (c == '\\' || c == '"' || c < 0x20 || c >= 0x7f)
-				break;
-		}
-		snap_put(o, s + i, run); /* the plain bytes, in one copy */
-		if (i + run == n)
-			break;
-		c = (unsigned char)s[i + run++];
-		if (c == '\\' || c == '"')
-			snap_printf(o, "\\%c", c);
-		else if (c == '\n')
-			snap_put(o, "\\n", 2);
-		else
-			snap_put(o, "?", 1);
-	}
+	if (c == '\\' || c == '"')
+		snap_printf(o, "\\%c", c);
+	else if (c == '\n')
+		snap_put(o, "\\n", 2);
+	else
+		snap_put(o, "?", 1);
 }
 
 static void
@@ -89,7 +76,7 @@ om_sample(struct snap_out *o, const struct snap_field *f, const void *base,
 	snap_printf(o, "preforkd_%s", f->om_name);
 	if (f->om == SNAP_OM_INFO) {
 		snap_printf(o, "{%s=\"", f->om_label);
-		om_label(o, snap_field_str(f, base), f->size);
+		snap_escaped(o, snap_field_str(f, base), f->size, om_esc);
 		snap_printf(o, "\"}");
 	} else if (f->om_label != NULL) {
 		snap_printf(o, "{%s}", f->om_label);
@@ -117,7 +104,7 @@ om_workers(struct snap_out *o, const struct snapshot *s)
 			w = &s->workers[i];
 			snap_printf(o, "preforkd_%s{slot=\"%d\",generation=\"%u\",state=\"",
 			    f->om_name, w->slot, w->generation);
-			om_label(o, w->state, sizeof(w->state));
+			snap_escaped(o, w->state, sizeof(w->state), om_esc);
 			snap_printf(o, "\"} ");
 			om_value(o, f, w, s);
 		}

@@ -44,6 +44,25 @@ snap_put(struct snap_out *o, const char *s, size_t n)
 	o->buf[o->off] = '\0';
 }
 
+void
+snap_escaped(struct snap_out *o, const char *s, size_t max, snap_esc_fn esc)
+{
+	size_t i, run, n = strnlen(s, max);
+	unsigned char c;
+
+	for (i = 0; i < n; i += run) {
+		for (run = 0; i + run < n; run++) {
+			c = (unsigned char)s[i + run];
+			if (c == '"' || c == '\\' || c < 0x20 || c >= 0x7f)
+				break;
+		}
+		snap_put(o, s + i, run); /* the plain bytes, in one copy */
+		if (i + run == n)
+			break;
+		esc(o, (unsigned char)s[i + run++]);
+	}
+}
+
 int
 snap_finish(struct snap_out *o)
 {

@@ -25,6 +25,12 @@ void snap_printf(struct snap_out *o, const char *fmt, ...)
 /* Appends n bytes of s, as snap_printf would "%.*s" but without the
  * formatting: the encoders write most of their output this way. */
 void snap_put(struct snap_out *o, const char *s, size_t n);
+/* How an encoder writes one byte that may not stand as it is. */
+typedef void (*snap_esc_fn)(struct snap_out *o, unsigned char c);
+/* Writes s[0..strnlen(s, max)): runs of printable ASCII other than '"' and
+ * '\\' are copied whole, and every other byte goes to esc, so that what
+ * the encoders write stays inside its quotes and valid UTF-8. */
+void snap_escaped(struct snap_out *o, const char *s, size_t max, snap_esc_fn esc);
 /* The encoders' result: bytes written, or -1 (and "" in buf) when full. */
 int snap_finish(struct snap_out *o);
 /* Uptime in tenths of a second, rounded; 0 when not finite or negative,

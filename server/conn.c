@@ -267,6 +267,25 @@ conn_reply_build(struct conn *c)
 	response_build(&cx->rctx, req, r);
 }
 
+/* The read at the bottom of a loop that wants more bytes. Returns what
+ * conn_read got (0 at EOF: the loop's next pass sees c->eof), or -1 with
+ * *st what the loop returns: STEP_CLOSE after EOF or on an error,
+ * STEP_AGAIN when the socket has nothing more now. */
+static ssize_t
+conn_more(struct conn *c, enum step *st)
+{
+	ssize_t rd;
+
+	if (c->eof || !c->readable) {
+		*st = c->eof ? STEP_CLOSE : STEP_AGAIN;
+		return -1;
+	}
+	if ((rd = conn_read(c)) >= 0)
+		return rd;
+	*st = rd == -2 ? STEP_CLOSE : STEP_AGAIN;
+	return -1;
+}
+
 /* Reads and parses until a request head is complete (its reply is then
  * built and the state is CONN_SEND). */
 static enum step
@@ -274,6 +293,7 @@ conn_head(struct conn *c)
 {
 	struct conn_ctx *cx = c->cx;
 	int status = 0, n, idle;
+	enum step st;
 	ssize_t rd;
 
 	for (;;) {
@@ -293,17 +313,12 @@ conn_head(struct conn *c)
 				return STEP_DONE;
 			}
 		}
-		if (c->eof || !c->readable)
-			return c->eof ? STEP_CLOSE : STEP_AGAIN;
 		idle = c->rlen == 0 && c->tnode.list == &cx->ka_list;
-		rd = conn_read(c);
+		if ((rd = conn_more(c, &st)) == -1)
+			return st;
 		/* The first byte of a request ends keep-alive idleness. */
 		if (rd > 0 && idle)
 			conn_timer(c, &cx->hdr_list);
-		if (rd == -2)
-			return STEP_CLOSE;
-		if (rd == -1)
-			return STEP_AGAIN;
 	}
 }
 
@@ -311,9 +326,9 @@ conn_head(struct conn *c)
 static enum step
 conn_discard(struct conn *c)
 {
+	enum step st;
 	uint32_t take;
 	long used;
-	ssize_t rd;
 
 	for (;;) {
 		if (c->chunked) {
@@ -331,12 +346,8 @@ conn_discard(struct conn *c)
 			c->chunked = 0;
 			return STEP_DONE;
 		}
-		if (c->eof || !c->readable)
-			return c->eof ? STEP_CLOSE : STEP_AGAIN;
-		if ((rd = conn_read(c)) == -2)
-			return STEP_CLOSE;
-		if (rd == -1)
-			return STEP_AGAIN;
+		if (conn_more(c, &st) == -1)
+			return st;
 	}
 }
 

@@ -3,6 +3,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "server/http_parse.h"
+
 static const char *const enc_names[ENC_COUNT] = { NULL, "br", "zstd", "gzip" };
 static const char *const enc_suffixes[ENC_COUNT] = { "", ".br", ".zst", ".gz" };
 
@@ -37,14 +39,6 @@ enc_prefs_init(struct enc_prefs *p)
 		p->q[i] = -1;
 	p->star = -1;
 	p->present = 0;
-}
-
-static int
-enc_tchar(unsigned char c)
-{
-	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
-		return 1;
-	return c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL;
 }
 
 static int
@@ -93,7 +87,7 @@ enc_params(const char *s, size_t len)
 			return -1;
 		while (i < len && enc_ows(s[i]))
 			i++;
-		for (ns = i; i < len && enc_tchar((unsigned char)s[i]); i++)
+		for (ns = i; i < len && http_tchar((unsigned char)s[i]); i++)
 			;
 		ne = i;
 		if (ne == ns || i == len || s[i++] != '=')
@@ -133,7 +127,7 @@ enc_element(struct enc_prefs *p, const char *s, size_t len)
 
 	while (i < len && enc_ows(s[i]))
 		i++;
-	for (ts = i; i < len && enc_tchar((unsigned char)s[i]); i++)
+	for (ts = i; i < len && http_tchar((unsigned char)s[i]); i++)
 		;
 	if (i == ts)
 		return;      /* empty element (allowed) or not a token */

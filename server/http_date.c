@@ -10,14 +10,14 @@
 
 #include "server/http_util.h"
 
-static const char http_date_wday[7][4] = {
+static const char *const http_date_wday[7] = {
 	"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat",
 };
 static const char *const http_date_wday_long[7] = {
 	"Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday",
 	"Saturday",
 };
-static const char http_date_mon[12][4] = {
+static const char *const http_date_mon[12] = {
 	"Jan", "Feb", "Mar", "Apr", "May", "Jun",
 	"Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
 };
@@ -108,35 +108,27 @@ http_date_num(struct http_date_in *in, int n, int *out)
 	return 0;
 }
 
-/* Day names and "GMT" are case-sensitive in RFC 9110 (%s"..."). */
+/* Consumes the name of names[0..n) the input starts with and returns its
+ * index, or -1. Day and month names and "GMT" are case-sensitive in RFC
+ * 9110 (%s"..."). */
 static int
-http_date_wday3(struct http_date_in *in)
+http_date_name(struct http_date_in *in, const char *const *names, int n)
 {
-	for (int i = 0; i < 7; i++)
-		if (http_date_lit(in, http_date_wday[i]) == 0)
-			return 0;
-	return -1;
-}
-
-static int
-http_date_wday_l(struct http_date_in *in)
-{
-	for (int i = 0; i < 7; i++)
-		if (http_date_lit(in, http_date_wday_long[i]) == 0)
-			return 0;
+	for (int i = 0; i < n; i++)
+		if (http_date_lit(in, names[i]) == 0)
+			return i;
 	return -1;
 }
 
 static int
 http_date_month(struct http_date_in *in, int *mon)
 {
-	for (int i = 0; i < 12; i++) {
-		if (http_date_lit(in, http_date_mon[i]) == 0) {
-			*mon = i + 1;
-			return 0;
-		}
-	}
-	return -1;
+	int i = http_date_name(in, http_date_mon, 12);
+
+	if (i == -1)
+		return -1;
+	*mon = i + 1;
+	return 0;
 }
 
 /* "HH:MM:SS" */
@@ -204,7 +196,8 @@ http_date_make(const struct http_date_fields *f, time_t *out)
 static int
 http_date_imf(struct http_date_in *in, struct http_date_fields *f)
 {
-	if (http_date_wday3(in) == -1 || http_date_lit(in, ", ") == -1 ||
+	if (http_date_name(in, http_date_wday, 7) == -1 ||
+	    http_date_lit(in, ", ") == -1 ||
 	    http_date_num(in, 2, &f->day) == -1 || http_date_lit(in, " ") == -1 ||
 	    http_date_month(in, &f->mon) == -1 || http_date_lit(in, " ") == -1 ||
 	    http_date_num(in, 4, &f->year) == -1 || http_date_lit(in, " ") == -1 ||
@@ -244,7 +237,8 @@ http_date_rfc850(struct http_date_in *in, struct http_date_fields *f,
 {
 	int yy;
 
-	if (http_date_wday_l(in) == -1 || http_date_lit(in, ", ") == -1 ||
+	if (http_date_name(in, http_date_wday_long, 7) == -1 ||
+	    http_date_lit(in, ", ") == -1 ||
 	    http_date_num(in, 2, &f->day) == -1 || http_date_lit(in, "-") == -1 ||
 	    http_date_month(in, &f->mon) == -1 || http_date_lit(in, "-") == -1 ||
 	    http_date_num(in, 2, &yy) == -1 || http_date_lit(in, " ") == -1 ||
@@ -259,7 +253,7 @@ http_date_rfc850(struct http_date_in *in, struct http_date_fields *f,
 static int
 http_date_asctime(struct http_date_in *in, struct http_date_fields *f)
 {
-	if (http_date_wday3(in) == -1 || http_date_lit(in, " ") == -1 ||
+	if (http_date_name(in, http_date_wday, 7) == -1 || http_date_lit(in, " ") == -1 ||
 	    http_date_month(in, &f->mon) == -1 || http_date_lit(in, " ") == -1)
 		return -1;
 	if (http_date_lit(in, " ") == 0) {

@@ -645,13 +645,18 @@ http_parse_request(const char *buf, size_t len, size_t max_head,
 	return 0;
 }
 
+int
+http_tchar(unsigned char c)
+{
+	return IS(c, C_TCHAR) != 0;
+}
+
 const struct http_header *
 http_find_header(const struct http_request *req, const char *name)
 {
 	size_t n = strlen(name);
-	int i;
 
-	for (i = 0; i < req->nheaders; i++)
+	for (int i = 0; i < req->nheaders; i++)
 		if (str_ieq(req->headers[i].name, name, n))
 			return &req->headers[i];
 	return NULL;

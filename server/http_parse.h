@@ -82,6 +82,10 @@ struct http_request {
 int http_parse_request(const char *buf, size_t len, size_t max_head,
     size_t *last_len, struct http_request *req, int *status);
 
+/* Whether c is a tchar, a byte of an RFC 9110 §5.6.2 token: the one
+ * definition the parser and every other token reader in server/ share. */
+int http_tchar(unsigned char c);
+
 /* Case-insensitive header lookup; NULL if absent. */
 const struct http_header *http_find_header(const struct http_request *req, const char *name);
 

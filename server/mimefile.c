@@ -6,6 +6,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "server/http_parse.h"
+
 #define MIMEFILE_EXT_MAX 15
 #define MIMEFILE_LINE_MAX 4096
 #define MIMEFILE_TYPE_MAX 128
@@ -26,14 +28,6 @@ struct mimefile_table {
 
 static struct mimefile_table installed;
 
-static int
-mimefile_tchar(unsigned char c)
-{
-	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
-		return 1;
-	return c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL;
-}
-
 /* token "/" token, as RFC 9110's media-type without parameters. */
 static int
 mimefile_type_ok(const char *t)
@@ -44,7 +38,7 @@ mimefile_type_ok(const char *t)
 	if (slash == NULL || slash == t || slash[1] == '\0' || strlen(t) > MIMEFILE_TYPE_MAX)
 		return 0;
 	for (i = 0; t[i] != '\0'; i++)
-		if (t + i != slash && !mimefile_tchar((unsigned char)t[i]))
+		if (t + i != slash && !http_tchar((unsigned char)t[i]))
 			return 0;
 	return 1;
 }

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -137,35 +138,46 @@ v2_tlvs(const uint8_t *p, size_t n)
 	return 0;
 }
 
+/*
+ * The v2 address block per family (spec §2.2, the high nibble of byte 13):
+ * its length, and where the source address and port sit in it and in the
+ * sockaddr they go to. UNIX (3) has a block but no address worth logging.
+ */
+static const struct v2_family {
+	sa_family_t af;           /* AF_UNSPEC: keep the peer address */
+	uint8_t alen;             /* the block */
+	uint8_t addr_len;
+	uint8_t port_at;          /* in the block; the address starts it */
+	uint8_t sa_addr, sa_port; /* offsets in struct sockaddr_in / _in6 */
+} v2_families[] = {
+	[1] = { AF_INET, 12, 4, 8, offsetof(struct sockaddr_in, sin_addr),
+	        offsetof(struct sockaddr_in, sin_port) },
+	[2] = { AF_INET6, 36, 16, 32, offsetof(struct sockaddr_in6, sin6_addr),
+	        offsetof(struct sockaddr_in6, sin6_port) },
+	[3] = { AF_UNSPEC, 216, 0, 0, 0, 0 },
+};
+
 static int
 v2_address(const uint8_t *body, size_t blen, int fam, struct proxy_result *res)
 {
-	size_t alen;
+	const struct v2_family *f;
+	char *sa = (char *)&res->src;
 
-	if (fam == 1) {
-		alen = 12;
-		if (blen < alen)
-			return -1;
-		res->src.in.sin_family = AF_INET;
-		memcpy(&res->src.in.sin_addr, body, 4);
-		memcpy(&res->src.in.sin_port, body + 8, 2);
-	} else if (fam == 2) {
-		alen = 36;
-		if (blen < alen)
-			return -1;
-		res->src.in6.sin6_family = AF_INET6;
-		memcpy(&res->src.in6.sin6_addr, body, 16);
-		memcpy(&res->src.in6.sin6_port, body + 32, 2);
-	} else if (fam == 3) {
-		alen = 216;           /* unix sockets: no address worth logging */
-		if (blen < alen)
-			return -1;
-		res->local = 1;
-	} else {
+	if (fam < 1 || fam > 3) {
 		res->local = 1;       /* UNSPEC: the body is not ours to read */
 		return 0;
 	}
-	return v2_tlvs(body + alen, blen - alen);
+	f = &v2_families[fam];
+	if (blen < f->alen)
+		return -1;
+	if (f->af == AF_UNSPEC)
+		res->local = 1;
+	else {
+		res->src.sa.sa_family = f->af;
+		memcpy(sa + f->sa_addr, body, f->addr_len);
+		memcpy(sa + f->sa_port, body + f->port_at, 2);
+	}
+	return v2_tlvs(body + f->alen, blen - f->alen);
 }
 
 static int

@@ -5,6 +5,7 @@
 #include <strings.h>
 
 #include "server/glob.h"
+#include "server/http_parse.h"
 
 /*
  * Headers add_header may not set: those that frame the message or that
@@ -25,14 +26,6 @@ site_defaults(struct site_opts *s)
 	memset(s, 0, sizeof(*s));
 	s->precompressed = true;
 	s->autoindex_format = SITE_LIST_HTML;
-}
-
-static int
-site_tchar(unsigned char c)
-{
-	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
-		return 1;
-	return c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL;
 }
 
 /* A field value: visible ASCII, obs-text, space and tab; no CR, LF, NUL
@@ -105,7 +98,7 @@ site_header_split(const char *v, size_t *nl, const char **val, size_t *vl,
 {
 	const char *colon = strchr(v, ':');
 
-	for (*nl = 0; site_tchar((unsigned char)v[*nl]); (*nl)++)
+	for (*nl = 0; http_tchar((unsigned char)v[*nl]); (*nl)++)
 		;
 	if (colon == NULL || *nl == 0 || v + *nl != colon) {
 		snprintf(msg, msglen, "expected \"Name: value\" with a token for a name");

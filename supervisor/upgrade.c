@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,11 +43,16 @@
 
 enum up_type { UP_READY = 1, UP_ERROR, UP_TOTALS, UP_KEYS };
 
-struct up_msg {
+/* What every record starts with. */
+struct up_head {
 	uint32_t magic;
 	uint32_t type;
 	int32_t pid;
 	uint32_t reserved;
+};
+
+struct up_msg {
+	struct up_head hd;
 	struct upgrade_totals t;
 	char text[200];
 };
@@ -54,24 +60,34 @@ struct up_msg {
 /* Its own record: up_msg keeps its size, so a binary from before KEYS
  * still reads our TOTALS (and drops this record as malformed). */
 struct up_keys {
-	uint32_t magic;
-	uint32_t type;
-	int32_t pid;
-	uint32_t reserved;
+	struct up_head hd;
 	struct tls_keys_handover h;
 };
 _Static_assert(sizeof(struct up_keys) != sizeof(struct up_msg),
     "the records are told apart by size");
+/* The layout binaries of both ages read: four 32-bit words, then the body. */
+_Static_assert(sizeof(struct up_head) == 16 && offsetof(struct up_msg, t) == 16 &&
+    offsetof(struct up_keys, h) == 16, "the record head is the four words it always was");
+
+/* Zeroes a record (size bytes, starting with its up_head) and writes the
+ * head: magic, type and the sender's pid. */
+static void
+up_head_init(void *rec, size_t size, enum up_type type)
+{
+	struct up_head *hd = rec;
+
+	memset(rec, 0, size);
+	hd->magic = UP_MAGIC;
+	hd->type = type;
+	hd->pid = (int32_t)getpid();
+}
 
 static int
 up_send(int fd, enum up_type type, const struct upgrade_totals *t, const char *text)
 {
 	struct up_msg m;
 
-	memset(&m, 0, sizeof(m));
-	m.magic = UP_MAGIC;
-	m.type = type;
-	m.pid = (int32_t)getpid();
+	up_head_init(&m, sizeof(m), type);
 	if (t != NULL)
 		m.t = *t;
 	if (text != NULL)
@@ -87,13 +103,17 @@ up_recv(int fd, struct up_msg *m)
 
 	for (;;) {
 		n = recv(fd, m, sizeof(*m), MSG_DONTWAIT);
-		if (n == -1 && errno == EINTR)
+		/* ECONNRESET: the new binary exited without reading the keys
+		 * record we queued for it. Linux reports that once, before the
+		 * records it sent are read: its last words (an exec error) are
+		 * still queued, and the read after this one returns them. */
+		if (n == -1 && (errno == EINTR || errno == ECONNRESET))
 			continue;
 		if (n == -1 && errno == EAGAIN)
 			return 0;
 		if (n <= 0)
 			return -1;
-		if ((size_t)n == sizeof(*m) && m->magic == UP_MAGIC) {
+		if ((size_t)n == sizeof(*m) && m->hd.magic == UP_MAGIC) {
 			m->text[sizeof(m->text) - 1] = '\0';
 			return 1;
 		}
@@ -242,10 +262,7 @@ upgrade_send_keys(int fd, const struct tls_state *st, int64_t now_ms)
 {
 	struct up_keys m;
 
-	memset(&m, 0, sizeof(m));
-	m.magic = UP_MAGIC;
-	m.type = UP_KEYS;
-	m.pid = (int32_t)getpid();
+	up_head_init(&m, sizeof(m), UP_KEYS);
 	if (st != NULL)
 		tls_keys_export(st, now_ms, &m.h);
 	if (send(fd, &m, sizeof(m), MSG_NOSIGNAL) != (ssize_t)sizeof(m))
@@ -377,9 +394,9 @@ upgrade_read(struct upgrade *u)
 			up_close(u);     /* the exit status will say why */
 			return 0;
 		}
-		if (m.type == UP_ERROR)
+		if (m.hd.type == UP_ERROR)
 			strlcpy(u->why, m.text, sizeof(u->why));
-		else if (m.type == UP_READY && !u->ready && m.pid == u->child) {
+		else if (m.hd.type == UP_READY && !u->ready && m.hd.pid == u->child) {
 			u->ready = true;
 			u->upgrades++;
 			log_info("upgrade: new supervisor (pid %d) is ready; retiring the "
@@ -530,7 +547,7 @@ up_recv_keys(int fd, struct up_keys *m)
 	while (n == -1 && errno == EINTR);
 	if (n <= 0)
 		return 0;
-	if ((size_t)n != sizeof(*m) || m->magic != UP_MAGIC || m->type != UP_KEYS) {
+	if ((size_t)n != sizeof(*m) || m->hd.magic != UP_MAGIC || m->hd.type != UP_KEYS) {
 		log_warnx("upgrade: malformed session-ticket key handover (%zd bytes)", n);
 		return -1;
 	}
@@ -576,7 +593,7 @@ upgrade_take_totals(struct upgrade *u, struct upgrade_totals *t)
 	int r;
 
 	while (u->parent_fd != -1 && (r = up_recv(u->parent_fd, &m)) != 0) {
-		if (r == 1 && m.type != UP_TOTALS)
+		if (r == 1 && m.hd.type != UP_TOTALS)
 			continue;
 		close(u->parent_fd);
 		u->parent_fd = -1;

@@ -52,6 +52,17 @@ log_open(const char *path)
 	return 0;
 }
 
+/* Puts the file open on fd behind log_out and closes fd, either way.
+ * dup2 keeps the descriptor number, so nothing holding it goes stale. */
+static int
+log_replace(int fd)
+{
+	int rc = dup2(fd, log_out) == -1 ? -1 : 0;
+
+	close(fd);
+	return rc;
+}
+
 int
 log_reopen(void)
 {
@@ -61,13 +72,7 @@ log_reopen(void)
 		return 0;
 	if ((fd = log_open_path(log_path)) == -1)
 		return -1;
-	/* dup2 keeps the descriptor number, so nothing holding it goes stale. */
-	if (dup2(fd, log_out) == -1) {
-		close(fd);
-		return -1;
-	}
-	close(fd);
-	return 0;
+	return log_replace(fd);
 }
 
 int
@@ -77,13 +82,7 @@ log_adopt(int fd)
 		log_out = fd;
 		return 0;
 	}
-	/* Same number, new file: nothing holding the number goes stale. */
-	if (dup2(fd, log_out) == -1) {
-		close(fd);
-		return -1;
-	}
-	close(fd);
-	return 0;
+	return log_replace(fd);
 }
 
 void

@@ -116,41 +116,24 @@ ctl_help(void)
 	return CTL_OK;
 }
 
-static int ctl_error(int code, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static int ctl_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void __attribute__((format(printf, 2, 0)))
-ctl_vsay(const char *tail, const char *fmt, va_list ap)
-{
-	fputs("preforkctl: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputs(tail, stderr);
-}
-
-/* One clear line on stderr; returns code so callers can `return ctl_error(..)`. */
-static int
-ctl_error(int code, const char *fmt, ...)
+/* One line on stderr, "preforkctl: " fmt tail; returns code so callers can
+ * `return ctl_error(..)`. */
+static int __attribute__((format(printf, 3, 4)))
+ctl_say(int code, const char *tail, const char *fmt, ...)
 {
 	va_list ap;
 
+	fputs("preforkctl: ", stderr);
 	va_start(ap, fmt);
-	ctl_vsay("\n", fmt, ap);
+	vfprintf(stderr, fmt, ap);
 	va_end(ap);
+	fprintf(stderr, "%s\n", tail);
 	return code;
 }
 
-/* A usage error: one line on stderr, exit 2. */
-static int
-ctl_usage(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	ctl_vsay(" (see preforkctl -h)\n", fmt, ap);
-	va_end(ap);
-	return CTL_USAGE;
-}
+#define ctl_error(code, ...) ctl_say((code), "", __VA_ARGS__)
+/* A usage error: exit 2, and a pointer to the help. */
+#define ctl_usage(...) ctl_say(CTL_USAGE, " (see preforkctl -h)", __VA_ARGS__)
 
 /* ---- command line ---------------------------------------------------- */
 

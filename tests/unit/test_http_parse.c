@@ -646,6 +646,21 @@ Test(http_parse, find_header)
 	cr_expect_null(http_find_header(&r, "X-Long-Name-2"));
 }
 
+/* RFC 9110 §5.6.2: tchar = "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" /
+ * "-" / "." / "^" / "_" / "`" / "|" / "~" / DIGIT / ALPHA, spelt out here
+ * apart from the parser's class table, byte by byte over all 256. */
+Test(http_parse, tchar)
+{
+	static const char extra[] = "!#$%&'*+-.^_`|~";
+	int want;
+
+	for (int c = 0; c < 256; c++) {
+		want = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || (c != 0 && memchr(extra, c, sizeof(extra) - 1) != NULL);
+		cr_expect_eq(http_tchar((unsigned char)c), want, "byte 0x%02x", c);
+	}
+}
+
 /* ---- chunked bodies ---- */
 
 struct chunk_case {

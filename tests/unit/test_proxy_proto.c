@@ -209,6 +209,22 @@ Test(proxy_proto, v2_largest)
 	cr_expect_eq(proxy_parse(b, 16, &r), -1);
 }
 
+/* UNIX (family 3): a 216-byte block, kept as local (no address to log);
+ * a TLV may follow it, a shorter block is invalid. */
+Test(proxy_proto, v2_unix)
+{
+	static uint8_t b[PROXY_V2_FIXED + 216 + 3];
+	struct proxy_result r;
+
+	memcpy(b, SIG "\x21\x31\x00\xdb", 16);
+	memcpy(b + PROXY_V2_FIXED + 216, "\x04\x00\x00", 3);
+	cr_expect_eq(proxy_parse(b, sizeof(b), &r), (int)sizeof(b));
+	cr_expect_eq(r.local, 1);
+	cr_expect_eq(r.version, 2);
+	b[15] = 215;
+	cr_expect_eq(proxy_parse(b, PROXY_V2_FIXED + 215, &r), -1);
+}
+
 static int
 cidr_has(const char *cidr, const char *addr)
 {

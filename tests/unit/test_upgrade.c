@@ -288,3 +288,27 @@ Test(upgrade_keys, totals_follow_the_keys_record)
 		tls_state_free(&new);
 	}
 }
+
+/* A new binary that fails leaves the keys record unread: its end closes
+ * with data queued, and Linux reports ECONNRESET on ours once, ahead of
+ * the error record it sent before exiting. The error must still be read,
+ * so "upgrade failed" says why instead of only the exit status. */
+Test(upgrade_keys, the_error_of_a_binary_that_never_read_its_keys_is_read)
+{
+	struct upgrade o;
+	char num[16];
+	int sv[2];
+
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
+	memset(&o, 0, sizeof(o));
+	o.fd = sv[0];
+	upgrade_send_keys(sv[0], NULL, 0);
+	snprintf(num, sizeof(num), "%d", sv[1]);
+	cr_assert_eq(setenv("PREFORKD_UPGRADE_FD", num, 1), 0);
+	upgrade_report_error("exec /x: Permission denied");
+	unsetenv("PREFORKD_UPGRADE_FD");
+	close(sv[1]);
+	cr_expect_eq(upgrade_read(&o), 0);
+	cr_expect_str_eq(o.why, "exec /x: Permission denied");
+	cr_expect_eq(o.fd, -1, "closed at the EOF after the record");
+}
