@@ -431,7 +431,7 @@ up_take_last_words(struct upgrade *u)
 	struct up_msg m;
 
 	while (u->fd != -1 && u->why[0] == '\0' && up_recv(u->fd, &m) == 1)
-		if (m.type == UP_ERROR)
+		if (m.hd.type == UP_ERROR)
 			strlcpy(u->why, m.text, sizeof(u->why));
 }
 
