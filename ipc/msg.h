@@ -74,13 +74,13 @@ struct stats_counters {
 	uint64_t responses[5]; /* 1xx .. 5xx */
 	uint64_t bytes_in;
 	uint64_t bytes_out;
-	uint64_t proxy_rejected; /* closed before a valid PROXY header (DESIGN §13) */
+	uint64_t proxy_rejected; /* closed before a valid PROXY header (docs/ARCHITECTURE.md: Behind a balancer) */
 	uint64_t tls_handshakes;       /* completed, resumed ones included */
 	uint64_t tls_resumed;
 	uint64_t tls_handshake_errors;
 };
 
-/* Session-ticket keys (DESIGN §12): keys[0] encrypts, every one decrypts. */
+/* Session-ticket keys (docs/ARCHITECTURE.md: TLS): keys[0] encrypts, every one decrypts. */
 #define MSG_TLS_NKEYS 3
 struct msg_tls_key {
 	uint8_t name[16];

@@ -1,5 +1,5 @@
 /*
- * The status snapshot and its encoders (DESIGN §6). The struct holds values
+ * The status snapshot and its encoders (docs/ARCHITECTURE.md: Status pipe). The struct holds values
  * only, so the supervisor can fill it and the encoders can be tested alone.
  * Which member is written where, under which name, is the field table's
  * (ipc/snapshot_fields.h): a new field is a member here, an entry there and
@@ -64,7 +64,7 @@ struct snapshot {
 	time_t started;            /* when the running supervisor binary started */
 	char agent_state[16];      /* "" = no agent_listen; else ready, drain, down */
 	char agent_answer[32];     /* the last line sent to the balancer */
-	/* DESIGN §12: "tls" is written only when tls is set; the counters
+	/* docs/ARCHITECTURE.md: TLS: "tls" is written only when tls is set; the counters
 	 * are totals.tls_*. */
 	int tls;
 	uint64_t tls_ticket_key_rotations;

@@ -41,7 +41,7 @@ enum snap_type {
  * series of value 1, labelled om_label="the string". */
 enum snap_om { SNAP_OM_NONE, SNAP_OM_COUNTER, SNAP_OM_GAUGE, SNAP_OM_INFO };
 
-/* Groups written only when they apply (DESIGN §12, §13), and fields newer
+/* Groups written only when they apply (docs/ARCHITECTURE.md: TLS, Behind a balancer), and fields newer
  * than the first snapshot: preforkctl leaves out a row whose first field
  * an older supervisor did not write. */
 #define SNAP_TLS 1u     /* under "tls": only when snapshot.tls */

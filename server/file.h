@@ -1,5 +1,5 @@
 /*
- * The per-worker open-file cache (DESIGN §8): regular files beneath the
+ * The per-worker open-file cache (docs/ARCHITECTURE.md: The life of a request): regular files beneath the
  * root, keyed by their decoded relative path, each with its open fd, its
  * stat, a prepared header block and, for small files, the body itself, so a
  * keep-alive hit costs one read and one write.

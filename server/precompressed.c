@@ -1,5 +1,5 @@
 /*
- * The worker's side of DESIGN §14 in a response: picking a precompressed
+ * The worker's side of docs/ARCHITECTURE.md: Static-site features in a response: picking a precompressed
  * sibling, the Cache-Control rule, and the add_header block. response.c
  * calls in at three narrow points; the rest is here.
  */

@@ -1,5 +1,5 @@
 /*
- * The supervisor's side of TLS (DESIGN §12): the server context built from
+ * The supervisor's side of TLS (docs/ARCHITECTURE.md: TLS): the server context built from
  * the configuration (before privileges drop, so the key may be root-only)
  * and the session-ticket keys it owns, rotates and hands to every worker.
  */
@@ -31,7 +31,7 @@ struct tls_state {
 
 /*
  * The key ring as it travels from the old supervisor of a binary upgrade
- * to the new one (DESIGN §11, §12): over their socketpair only, never
+ * to the new one (docs/ARCHITECTURE.md: The life of an upgrade, TLS): over their socketpair only, never
  * through disk, the environment or argv. Times are relative, so the two
  * processes need not agree on a clock. Fixed size, no pointers.
  */

@@ -1,5 +1,5 @@
 /*
- * Binary upgrade mechanics (DESIGN §11). The two supervisors talk over a
+ * Binary upgrade mechanics (docs/ARCHITECTURE.md: The life of an upgrade). The two supervisors talk over a
  * SOCK_SEQPACKET socketpair: one record per message, so no framing, and a
  * peer that dies is an EOF. The child end and the listening sockets are the
  * only descriptors that survive the exec; their numbers travel in the

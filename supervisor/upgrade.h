@@ -1,5 +1,5 @@
 /*
- * Binary upgrade (DESIGN §11): the running ("old") supervisor forks and
+ * Binary upgrade (docs/ARCHITECTURE.md: The life of an upgrade): the running ("old") supervisor forks and
  * execs its own binary path with the same arguments; the new one inherits
  * the listening sockets and one end of a socketpair, starts a full
  * generation, says READY, and the old one retires its workers, hands its

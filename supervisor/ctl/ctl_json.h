@@ -1,6 +1,6 @@
 /*
  * A minimal JSON reader for preforkctl: just enough to walk the status
- * snapshot the supervisor writes (DESIGN §6). It works in place on a
+ * snapshot the supervisor writes (docs/ARCHITECTURE.md: Status pipe). It works in place on a
  * NUL-terminated text and never allocates. Every function accepts any input
  * (it comes from a pipe) and answers NULL or -1 instead of crashing;
  * nesting deeper than CTL_JSON_MAX_DEPTH is refused.

@@ -1,6 +1,6 @@
 /*
  * preforkctl status --openmetrics: one snapshot as OpenMetrics text,
- * whatever status_format the supervisor writes in (DESIGN §6).
+ * whatever status_format the supervisor writes in (docs/ARCHITECTURE.md: Status pipe).
  */
 #ifndef PREFORKD_CTL_OPENMETRICS_H
 #define PREFORKD_CTL_OPENMETRICS_H

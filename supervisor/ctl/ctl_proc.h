@@ -1,5 +1,5 @@
 /*
- * preforkctl's look at a process named by a pidfile (DESIGN §3, issue 12
+ * preforkctl's look at a process named by a pidfile (docs/ARCHITECTURE.md: Operations, issue 12
  * item 2): is it alive, and is it preforkd? A pid may have been reused by
  * any other program, so only positive evidence makes it ours.
  */

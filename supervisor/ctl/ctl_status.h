@@ -1,5 +1,5 @@
 /*
- * preforkctl's side of the status pipe (DESIGN §6): read whole snapshots
+ * preforkctl's side of the status pipe (docs/ARCHITECTURE.md: Status pipe): read whole snapshots
  * from the FIFO and render one as a table for people.
  */
 #ifndef PREFORKD_CTL_STATUS_H

@@ -1,5 +1,5 @@
 """Three preforkd instances behind a real haproxy on loopback, for the
-scale-out tests (DESIGN §13): send-proxy-v2 to a proxy_protocol listener,
+scale-out tests (docs/ARCHITECTURE.md: Behind a balancer): send-proxy-v2 to a proxy_protocol listener,
 agent-check on agent_listen, a stats socket to read haproxy's view."""
 import os
 import shutil

@@ -1,4 +1,4 @@
-"""Exact accounting (DESIGN §6, issue 4 items 3 and 6): after N requests and
+"""Exact accounting (docs/ARCHITECTURE.md: Status pipe, issue 4 items 3 and 6): after N requests and
 two status intervals, totals.requests has grown by exactly N, whatever
 happened to the workers that served them."""
 import signal

@@ -1,4 +1,4 @@
-"""The HAProxy agent-check answerer (agent_listen, DESIGN §13): answered by
+"""The HAProxy agent-check answerer (agent_listen, docs/ARCHITECTURE.md: Behind a balancer): answered by
 the supervisor from the workers' live load, "drain" after preforkctl drain
 and during a graceful stop, back up after undrain; its state in the status
 snapshot."""

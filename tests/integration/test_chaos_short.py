@@ -6,7 +6,7 @@ Every request is counted once and never retried. A failed request is a reset,
 an EOF before or in the middle of a response, a timeout or a non-2xx status.
 A client that races a server-side close of an idle keep-alive connection is a
 real failure too: the server must not close a connection a client may be
-reusing while it stays up (DESIGN §4: reload and scale retire gracefully).
+reusing while it stays up (docs/ARCHITECTURE.md: Signals: reload and scale retire gracefully).
 
 Counts are asserted, never durations; every loop is bounded.
 """

@@ -1,4 +1,4 @@
-"""preforkd behind a real haproxy (Debian's) on loopback, DESIGN §13:
+"""preforkd behind a real haproxy (Debian's) on loopback, docs/ARCHITECTURE.md: Behind a balancer:
 send-proxy-v2 carries the client address into every instance's access log,
 agent-check drains an instance on preforkctl drain, and a SIGKILLed
 instance is routed around. Assertions are on haproxy's own stats socket."""

@@ -1,4 +1,4 @@
-"""HTTP behaviour of a worker over real sockets (DESIGN §7; issue 5 items
+"""HTTP behaviour of a worker over real sockets (docs/ARCHITECTURE.md: HTTP; issue 5 items
 3-7): files, HEAD, directories, listings, dotfiles, traversal, symlinks,
 ranges, conditionals, keep-alive, pipelining, methods, access log, and a
 side-by-side check against python3 -m http.server."""

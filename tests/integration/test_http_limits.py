@@ -1,4 +1,4 @@
-"""Limits and slow clients (DESIGN §7, §8; issue 5 items 1, 4, 8): head
+"""Limits and slow clients (docs/ARCHITECTURE.md: HTTP, The life of a request; issue 5 items 1, 4, 8): head
 size limits, timeouts, slowloris, slow readers, max_connections,
 keep-alive limits, graceful draining and exact request accounting."""
 import os

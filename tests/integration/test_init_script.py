@@ -1,4 +1,4 @@
-"""scripts/preforkd.init (DESIGN §9, issue 6 item 1), driven from the
+"""scripts/preforkd.init (docs/ARCHITECTURE.md: Operations, issue 6 item 1), driven from the
 checkout with temporary DAEMON / CONFIG / PIDFILE and defaults file, with and
 without start-stop-daemon, under dash when it is installed."""
 import os

@@ -1,4 +1,4 @@
-"""Installing and running in production (DESIGN §9, issue 6 items 2-4):
+"""Installing and running in production (docs/ARCHITECTURE.md: Operations, issue 6 items 2-4):
 `make install` with DESTDIR and PREFIX, the systemd unit (its keys,
 `systemd-analyze verify` when present, and the notify protocol the unit
 relies on), and the logrotate snippet (rename, USR1 / preforkctl reopen, new

@@ -249,7 +249,7 @@ def self_signed(d):
 
 
 def test_pipe_writes_tls_families(make_server, tmp_path):
-    """DESIGN §12's tls object as OpenMetrics, from the server itself."""
+    """docs/ARCHITECTURE.md: TLS's tls object as OpenMetrics, from the server itself."""
     crt, key, not_after = self_signed(str(tmp_path))
     tls_port = free_port()
     s = make_server(status_format="openmetrics")

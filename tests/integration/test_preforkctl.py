@@ -1,4 +1,4 @@
-"""preforkctl (DESIGN §3, issue 4 item 7): finding the supervisor through the
+"""preforkctl (docs/ARCHITECTURE.md: Operations, issue 4 item 7): finding the supervisor through the
 pidfile, LSB exit codes, commands over the control queue (and the signal
 fallback), the status table, --json and --watch.
 

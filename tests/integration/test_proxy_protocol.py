@@ -1,4 +1,4 @@
-"""PROXY protocol v1/v2 on listeners marked proxy_protocol (DESIGN §13):
+"""PROXY protocol v1/v2 on listeners marked proxy_protocol (docs/ARCHITECTURE.md: Behind a balancer):
 the client address from the header is what the access log shows; a
 missing, malformed, incomplete or untrusted header closes the connection
 without a byte of HTTP and is counted in totals.proxy_rejected."""

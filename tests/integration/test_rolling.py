@@ -1,4 +1,4 @@
-"""scripts/rolling-restart through real haproxy under load (DESIGN §13):
+"""scripts/rolling-restart through real haproxy under load (docs/ARCHITECTURE.md: Behind a balancer):
 a rolling upgrade and a rolling restart of three instances fail no request,
 and a failure names the instance and leaves the others serving."""
 import os

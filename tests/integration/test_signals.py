@@ -1,4 +1,4 @@
-"""Every row of the signal table (DESIGN §4) and the control queue that
+"""Every row of the signal table (docs/ARCHITECTURE.md: Signals) and the control queue that
 mirrors it (§5): reload, bad reload, listeners added and removed, scaling,
 graceful and fast stop, log reopening."""
 import ctypes

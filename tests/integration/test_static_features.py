@@ -1,4 +1,4 @@
-"""Static-site features of issue 19 (DESIGN §14): precompressed siblings
+"""Static-site features of issue 19 (docs/ARCHITECTURE.md: Static-site features): precompressed siblings
 chosen by Accept-Encoding, cache_control rules, add_header, mime_types and
 JSON listings. Decoded bodies are compared with the original byte for byte
 (Python's gzip, the brotli and zstd tools, and curl --compressed)."""

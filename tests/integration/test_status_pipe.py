@@ -1,4 +1,4 @@
-"""The status pipe (DESIGN §6): a reader gets a snapshot at once, then one per
+"""The status pipe (docs/ARCHITECTURE.md: Status pipe): a reader gets a snapshot at once, then one per
 interval; JSON lines or text; slow and vanished readers harm nothing; a
 path that is not a FIFO is refused."""
 import fcntl

@@ -1,5 +1,5 @@
 """The supervisor's lifecycle: start, -t, pidfile, respawn, backoff, hang
-detection, orphans (DESIGN §1, §3, §4, §5; issue 3)."""
+detection, orphans (docs/ARCHITECTURE.md: Processes, Operations, Signals, Inter-process communication; issue 3)."""
 import os
 import signal
 import socket

@@ -1,4 +1,4 @@
-"""HTTPS (DESIGN §12, issue 16): TLS listeners beside plain ones, bodies
+"""HTTPS (docs/ARCHITECTURE.md: TLS, issue 16): TLS listeners beside plain ones, bodies
 byte-identical to the files for Python's ssl, curl and openssl s_client,
 old protocols refused, session resumption across workers, reloads,
 ticket-key rotations (the keys the supervisor owns and pushes down the
@@ -500,7 +500,7 @@ def test_status_tls_object(make_server, pki):
 
 
 def test_proxy_header_comes_before_the_tls_handshake(make_server, pki):
-    """A listener with both flags (DESIGN §13): the PROXY header is read
+    """A listener with both flags (docs/ARCHITECTURE.md: Behind a balancer): the PROXY header is read
     from the raw socket, the handshake starts on the next byte, and the
     access log names the address from the header. A connection refused in
     the PROXY phase is not a TLS handshake error."""

@@ -1,4 +1,4 @@
-"""Binary upgrade (DESIGN §11, issue 15): USR2 or `preforkctl upgrade` execs
+"""Binary upgrade (docs/ARCHITECTURE.md: The life of an upgrade, issue 15): USR2 or `preforkctl upgrade` execs
 the binary at the path preforkd was started from; the new supervisor inherits
 the sockets, takes over once its workers are ready and continues the old
 one's counters; a new binary that cannot get there is killed and the old one

@@ -180,7 +180,7 @@ Test(msg, decode_zero_bytes)
 	cr_expect_eq(msg_decode("", 0, &out), MSG_ERR_SHORT);
 }
 
-/* The session-ticket keys go down every channel (DESIGN §12): all three
+/* The session-ticket keys go down every channel (docs/ARCHITECTURE.md: TLS): all three
  * keys arrive intact; a count outside 1..3 is refused. */
 Test(msg, roundtrip_tls_keys)
 {

@@ -138,7 +138,7 @@ Test(snapshot_openmetrics, known_exact)
 	free(s);
 }
 
-/* DESIGN §12 and §13: the tls and agent objects of the JSON become
+/* docs/ARCHITECTURE.md: TLS and §13: the tls and agent objects of the JSON become
  * families, between the supervisor's own and the per-worker ones. */
 static const char known_tls_agent_om[] =
     "# HELP preforkd_agent_state The agent-check state (ready, drain or down).\n"
