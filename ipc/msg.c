@@ -7,6 +7,7 @@
  * may sit at any address.
  */
 #include "ipc/msg.h"
+#include "ipc/base/util.h"
 
 #include <stddef.h>
 #include <string.h>
@@ -42,7 +43,7 @@ msg_kind(unsigned type)
 {
 	size_t i;
 
-	for (i = 0; i < sizeof(msg_kinds) / sizeof(msg_kinds[0]); i++)
+	for (i = 0; i < nitems(msg_kinds); i++)
 		if (msg_kinds[i].type == type)
 			return &msg_kinds[i];
 	return NULL;

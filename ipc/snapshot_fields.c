@@ -4,6 +4,7 @@
  * names it and where preforkctl's status table shows it.
  */
 #include "ipc/snapshot_fields.h"
+#include "ipc/base/util.h"
 
 #include <string.h>
 
@@ -95,7 +96,7 @@ const struct snap_field snapshot_fields[] = {
 	    "Seconds until the certificate expires, negative once it has."), CTL(152, "%)\n") },
 	{ "workers", TOP(WORKERS, workers), CTL(200, "\n%") },
 };
-const size_t snapshot_nfields = sizeof(snapshot_fields) / sizeof(snapshot_fields[0]);
+const size_t snapshot_nfields = nitems(snapshot_fields);
 
 /* One object per entry of workers[]; its families are labelled slot,
  * generation and state (snapshot_openmetrics.c). */
@@ -115,7 +116,7 @@ const struct snap_field snapshot_worker_fields[] = {
 	    "seconds", "Seconds since this worker's last heartbeat."), COL("HEARTBEAT", 9) },
 };
 const size_t snapshot_worker_nfields =
-    sizeof(snapshot_worker_fields) / sizeof(snapshot_worker_fields[0]);
+    nitems(snapshot_worker_fields);
 
 int
 snap_field_on(const struct snapshot *s, const struct snap_field *f)

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "server/http_util.h"
+#include "ipc/base/util.h"
 #include "server/mimefile.h"
 
 #define MIME_UTF8 "; charset=utf-8"
@@ -85,7 +86,7 @@ static const struct mime_entry mime_table[] = {
 	{ "zst", "application/zstd" },
 };
 
-#define MIME_COUNT (sizeof(mime_table) / sizeof(mime_table[0]))
+#define MIME_COUNT (nitems(mime_table))
 
 /* The extension is what follows the last '.' of the last path segment. */
 static int

@@ -1,4 +1,5 @@
 #include "server/response.h"
+#include "ipc/base/util.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -34,7 +35,7 @@ response_reason(int status)
 {
 	size_t i;
 
-	for (i = 0; i < sizeof(statuses) / sizeof(statuses[0]); i++) {
+	for (i = 0; i < nitems(statuses); i++) {
 		if (statuses[i].status == status)
 			return statuses[i].reason;
 	}
@@ -43,8 +44,8 @@ response_reason(int status)
 
 /* Error pages are built once: "<html>...<h1>404 Not Found</h1>...". */
 #define PAGE_MAX 192
-static char pages[sizeof(statuses) / sizeof(statuses[0])][PAGE_MAX];
-static size_t page_lens[sizeof(statuses) / sizeof(statuses[0])];
+static char pages[nitems(statuses)][PAGE_MAX];
+static size_t page_lens[nitems(statuses)];
 
 const char *
 response_error_page(int status, size_t *len)
@@ -52,7 +53,7 @@ response_error_page(int status, size_t *len)
 	size_t i;
 	int n;
 
-	for (i = 0; i < sizeof(statuses) / sizeof(statuses[0]); i++) {
+	for (i = 0; i < nitems(statuses); i++) {
 		if (statuses[i].status != status)
 			continue;
 		if (page_lens[i] == 0) {

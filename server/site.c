@@ -1,4 +1,5 @@
 #include "server/site.h"
+#include "ipc/base/util.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -124,7 +125,7 @@ site_add_header(struct site_opts *s, const char *v, char *msg, size_t msglen)
 
 	if (site_header_split(v, &nl, &val, &vl, msg, msglen) == -1)
 		return -1;
-	for (i = 0; i < sizeof(site_owned) / sizeof(site_owned[0]); i++) {
+	for (i = 0; i < nitems(site_owned); i++) {
 		if (strlen(site_owned[i]) == nl && strncasecmp(v, site_owned[i], nl) == 0) {
 			snprintf(msg, msglen, "%s is set by the server%s", site_owned[i],
 			    strcasecmp(site_owned[i], "Cache-Control") == 0 ?

@@ -6,6 +6,7 @@
  * keys live in the other config_*.c files (config_internal.h lists them).
  */
 #include "supervisor/config_internal.h"
+#include "ipc/base/util.h"
 #include "ipc/base/log.h"
 
 #include <netinet/in.h>
@@ -329,7 +330,7 @@ const struct config_key config_keys[] = {
 	{ "tls_ticket_key_rotation", config_set_duration, OFF(tls_ticket_key_rotation_ms), 1, MS_MAX, "TIME" },
 };
 
-const size_t config_nkeys = sizeof(config_keys) / sizeof(config_keys[0]);
+const size_t config_nkeys = nitems(config_keys);
 
 const struct config_key *
 config_key_find(const char *key)

@@ -5,6 +5,7 @@
  * sysconf for "workers = auto".
  */
 #include "supervisor/config_internal.h"
+#include "ipc/base/util.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -99,7 +100,7 @@ config_parse_bool(const char *s, bool *out)
 	static const char *no[] = { "off", "no", "false", "0" };
 	size_t i;
 
-	for (i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+	for (i = 0; i < nitems(yes); i++) {
 		if (strcasecmp(s, yes[i]) == 0) {
 			*out = true;
 			return 0;
@@ -124,7 +125,7 @@ config_parse_duration_ms(const char *s, int *out_ms)
 
 	if (n == 0 || config_parse_digits(s, n, 0, CONFIG_DURATION_MAX_MS, &v) == -1)
 		return -1;
-	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+	for (i = 0; i < nitems(units); i++) {
 		if (strcmp(s + n, units[i].unit) != 0)
 			continue;
 		if (v > CONFIG_DURATION_MAX_MS / units[i].ms)

@@ -3,6 +3,7 @@
  * is still validated: a bad message is logged, counted and dropped.
  */
 #include "supervisor/control.h"
+#include "ipc/base/util.h"
 
 #include "ipc/channel.h"
 #include "ipc/base/log.h"
@@ -38,7 +39,7 @@ control_add_rel(int sum, int arg)
 static int
 control_flag(uint32_t command, struct intents *in)
 {
-	for (size_t i = 0; i < sizeof(control_flags) / sizeof(control_flags[0]); i++)
+	for (size_t i = 0; i < nitems(control_flags); i++)
 		if (control_flags[i].command == command) {
 			intents_raise(in, control_flags[i].flag);
 			return 0;

@@ -4,6 +4,7 @@
  * signal context because there is no signal context.
  */
 #include "supervisor/signals.h"
+#include "ipc/base/util.h"
 
 #include <errno.h>
 #include <string.h>
@@ -28,7 +29,7 @@ static const struct {
 	{ SIGCHLD, INTENT_FLAG(reap), 0 },
 };
 
-#define SIGNALS_N (sizeof(signals_handled) / sizeof(signals_handled[0]))
+#define SIGNALS_N (nitems(signals_handled))
 
 int
 signals_open(sigset_t *old)

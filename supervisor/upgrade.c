@@ -17,6 +17,7 @@
  * final reports are in.
  */
 #include "supervisor/upgrade.h"
+#include "ipc/base/util.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -352,7 +353,7 @@ up_close(struct upgrade *u)
 static void
 up_remember_dead(struct upgrade *u, pid_t pid)
 {
-	for (size_t i = 0; i < sizeof(u->dead) / sizeof(u->dead[0]); i++)
+	for (size_t i = 0; i < nitems(u->dead); i++)
 		if (u->dead[i] == 0) {
 			u->dead[i] = pid;
 			return;
@@ -441,7 +442,7 @@ upgrade_reaped(struct upgrade *u, pid_t pid, int status, const char *pidfile)
 	char why[300], mainpid[32];
 	bool was_ready = u->ready;
 
-	for (size_t i = 0; i < sizeof(u->dead) / sizeof(u->dead[0]); i++)
+	for (size_t i = 0; i < nitems(u->dead); i++)
 		if (u->dead[i] == pid && pid > 0) {
 			u->dead[i] = 0;
 			upgrade_unlink_queues(pid);
