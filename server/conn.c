@@ -54,7 +54,7 @@ conn_block_put(struct conn *c)
 static void
 conn_expire(struct loop *l, struct loop_dnode *n)
 {
-	struct conn *c = CONTAINER(n, struct conn, tnode);
+	struct conn *c = container_of(n, struct conn, tnode);
 
 	(void)l;
 	conn_close(c, "timeout");
@@ -512,7 +512,7 @@ conn_run(struct conn *c)
 void
 conn_event(struct loop *l, struct loop_io *io, uint32_t events)
 {
-	struct conn *c = CONTAINER(io, struct conn, io);
+	struct conn *c = container_of(io, struct conn, io);
 
 	(void)l;
 	if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))

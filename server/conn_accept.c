@@ -190,7 +190,7 @@ conn_accept_some(struct conn_ctx *cx, const struct conn_listener *li, int n)
 void
 conn_accept(struct loop *l, struct loop_io *io, uint32_t events)
 {
-	struct conn_listener *li = CONTAINER(io, struct conn_listener, io);
+	struct conn_listener *li = container_of(io, struct conn_listener, io);
 
 	(void)l;
 	(void)events;

@@ -13,11 +13,11 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "ipc/base/util.h"
 #include "server/conn.h"
 #include "server/http_parse.h"
 #include "server/tls.h"
 
-#define CONTAINER(ptr, type, member) ((type *)(void *)((char *)(ptr) - offsetof(type, member)))
 
 /* Memory a connection holds only while a request is in progress. */
 struct conn_block {

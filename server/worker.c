@@ -5,6 +5,7 @@
  * reload").
  */
 #include "server/worker.h"
+#include "ipc/base/util.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -231,7 +232,7 @@ worker_command(struct worker *w, const struct msg *m, int *fds, int nfds)
 static void
 worker_chan_event(struct loop *l, struct loop_io *io, uint32_t events)
 {
-	struct worker *w = (struct worker *)((char *)io - offsetof(struct worker, chan));
+	struct worker *w = container_of(io, struct worker, chan);
 	int fds[CHANNEL_MAX_FDS], nfds;
 	enum msg_result why;
 	struct msg m;
@@ -262,7 +263,7 @@ worker_chan_event(struct loop *l, struct loop_io *io, uint32_t events)
 static void
 worker_sig_event(struct loop *l, struct loop_io *io, uint32_t events)
 {
-	struct worker *w = (struct worker *)((char *)io - offsetof(struct worker, sig));
+	struct worker *w = container_of(io, struct worker, sig);
 	struct signalfd_siginfo si;
 
 	(void)l;
@@ -289,7 +290,7 @@ worker_signals(void)
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = SIG_IGN;
-	for (i = 0; i < sizeof(ignored) / sizeof(ignored[0]); i++)
+	for (i = 0; i < nitems(ignored); i++)
 		sigaction(ignored[i], &sa, NULL);
 	sa.sa_handler = SIG_DFL;
 	sigaction(SIGCHLD, &sa, NULL);
