@@ -54,7 +54,6 @@
  * token names and bounded by HTTP_CHUNK_TRAILER_MAX.
  */
 #include "server/http_parse.h"
-#include "ipc/base/util.h"
 #include "ipc/base/hex.h"
 
 #include <limits.h>
@@ -224,7 +223,7 @@ method_lookup(struct http_str m)
 	size_t i;
 
 	/* Methods are case-sensitive (RFC 9110 §9.1): "get" is unknown. */
-	for (i = 0; i < nitems(tab); i++)
+	for (i = 0; i < sizeof(tab) / sizeof(tab[0]); i++)
 		if (m.len == tab[i].len && memcmp(m.p, tab[i].name, m.len) == 0)
 			return tab[i].method;
 	return HTTP_M_UNKNOWN;
