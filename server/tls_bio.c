@@ -29,6 +29,7 @@
  * a socket that filled up leaves bytes behind (then owner keeps them). */
 static struct {
 	BIO *owner;                   /* whose bytes [off, len) are */
+	BIO *held;                    /* stages its writes and defers its flushes */
 	size_t off, len;
 	int corked;
 	unsigned char buf[TLS_STAGE];
@@ -91,7 +92,8 @@ tls_stage_send(BIO *b, const void *data, size_t dlen)
 static int
 tls_stage_put(BIO *b, const void *data, size_t dlen)
 {
-	if (!tls_stage.corked || (tls_stage.owner != NULL && tls_stage.owner != b))
+	if (!(tls_stage.corked || tls_stage.held == b) ||
+	    (tls_stage.owner != NULL && tls_stage.owner != b))
 		return 0;
 	if (tls_stage.len + dlen > sizeof(tls_stage.buf)) {
 		if (tls_stage_send(b, NULL, 0) == -1)
@@ -129,7 +131,8 @@ tls_bio_write(BIO *b, const char *data, int dlen)
 }
 
 /* OpenSSL flushes after a handshake flight and after alerts; staged bytes
- * of b's are sent then, and a full socket is a retry like any write. */
+ * of b's are sent then, and a full socket is a retry like any write. A
+ * held BIO answers "flushed" and keeps them: its holder sends them. */
 static long
 tls_bio_ctrl(BIO *b, int cmd, long num, void *ptr)
 {
@@ -138,6 +141,8 @@ tls_bio_ctrl(BIO *b, int cmd, long num, void *ptr)
 	switch (cmd) {
 	case BIO_CTRL_FLUSH:
 		BIO_clear_retry_flags(b);
+		if (tls_stage.held == b)
+			return 1;
 		if (tls_stage_send(b, NULL, 0) == -1) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
 				BIO_set_retry_write(b);
@@ -170,6 +175,8 @@ tls_bio_destroy(BIO *b)
 {
 	if (tls_stage.owner == b)
 		tls_stage_drop();
+	if (tls_stage.held == b)
+		tls_stage.held = NULL;
 	return 1;
 }
 
@@ -200,6 +207,27 @@ void
 tls_bio_cork(int on)
 {
 	tls_stage.corked = on;
+}
+
+void
+tls_bio_hold(BIO *b, int on)
+{
+	/* One holder at a time; one that was left holding (never, if tls.c
+	 * keeps its word) must not keep its bytes to itself. */
+	if (on && tls_stage.held != NULL && tls_stage.held != b)
+		(void)tls_bio_push(tls_stage.held);
+	if (on)
+		tls_stage.held = b;
+	else if (tls_stage.held == b)
+		tls_stage.held = NULL;
+}
+
+int
+tls_bio_push(BIO *b)
+{
+	if (tls_stage.held == b)
+		tls_stage.held = NULL;
+	return tls_stage_send(b, NULL, 0) == -1 ? -1 : 0;
 }
 
 size_t

@@ -11,6 +11,9 @@
  * reports WANT_WRITE, exactly as with a plain socket BIO. Staged bytes the
  * socket did not take stay with the BIO that wrote them until its next
  * write or its end; meanwhile other connections write straight through.
+ *
+ * A held BIO (tls_bio_hold) stages across SSL calls and flushes too, so
+ * the end of a handshake, a reply and a close_notify can leave together.
  */
 #ifndef PREFORKD_TLS_BIO_H
 #define PREFORKD_TLS_BIO_H
@@ -22,6 +25,18 @@
 BIO *tls_bio_new(int fd);
 /* on != 0: the records written next are staged, not sent. */
 void tls_bio_cork(int on);
+/*
+ * on != 0: everything b writes is staged and its flushes are answered
+ * without sending, across SSL calls, until tls_bio_hold(b, 0) (the
+ * staged bytes stay, and the next uncorked write sends them) or
+ * tls_bio_push(b). So a handshake's session ticket, the reply and a
+ * close_notify can share one write. The holder must end the hold before
+ * the connection waits for anything: one BIO holds at a time.
+ */
+void tls_bio_hold(BIO *b, int on);
+/* Ends b's hold and sends what it staged: 0 once all is with the kernel,
+ * -1 with errno (EAGAIN: the socket is full; the rest stays staged). */
+int tls_bio_push(BIO *b);
 /* Bytes this BIO staged that the socket has not taken yet. */
 size_t tls_bio_staged(BIO *b);
 
