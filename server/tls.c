@@ -288,16 +288,16 @@ SSL *
 tls_conn_new(SSL_CTX *ctx, int fd)
 {
 	SSL *ssl = SSL_new(ctx);
-	BIO *w = NULL;
+	BIO *b;
 
-	/* Reads through OpenSSL's socket BIO (its EOF handling included);
-	 * writes through ours, which batches the records of a body. */
-	if (ssl == NULL || SSL_set_rfd(ssl, fd) != 1 || (w = tls_bio_new(fd)) == NULL) {
+	/* One BIO both ways: it batches the records of a body and skips
+	 * reads that could only find the socket empty. */
+	if (ssl == NULL || (b = tls_bio_new(fd)) == NULL) {
 		ERR_clear_error();
 		SSL_free(ssl);
 		return NULL;
 	}
-	SSL_set0_wbio(ssl, w);
+	SSL_set_bio(ssl, b, b);
 	SSL_set_accept_state(ssl);
 	return ssl;
 }
@@ -355,6 +355,8 @@ tls_handshake(SSL *ssl, int *resumed, const char **why)
 {
 	int rc;
 
+	/* Each step follows an edge: what an earlier one read proves nothing. */
+	tls_bio_turn();
 	tls_bio_hold(SSL_get_wbio(ssl), 1);
 	errno = 0;
 	if ((rc = SSL_do_handshake(ssl)) == 1) {
@@ -371,6 +373,12 @@ tls_read(SSL *ssl, void *buf, size_t len, size_t *n)
 	if (SSL_read_ex(ssl, buf, len, n) == 1)
 		return TLS_IO_OK;
 	return tls_settle(ssl, tls_error(ssl, 0, NULL));
+}
+
+void
+tls_turn(void)
+{
+	tls_bio_turn();
 }
 
 enum tls_io

@@ -76,6 +76,10 @@ enum tls_io tls_read(SSL *ssl, void *buf, size_t len, size_t *n);
  * close_notify goes out in the same write as the last of them.
  */
 enum tls_io tls_write(SSL *ssl, const void *buf, size_t len, size_t *n, int fin);
+/* The worker starts a connection's turn (conn_run): input may have come
+ * since a read found the socket empty. Until then such a read is not
+ * repeated: the next one reports WANT_READ without a syscall. */
+void tls_turn(void);
 /* Sends what the handshake held back: TLS_IO_OK once it is with the
  * kernel, TLS_IO_WANT_WRITE while the socket is full. */
 enum tls_io tls_flush(SSL *ssl);

@@ -1,5 +1,6 @@
 /*
- * A write BIO that batches TLS records (see tls_bio.h for the contract).
+ * The socket BIO of a TLS connection (see tls_bio.h for the contract):
+ * writes that batch records, reads that remember a drained socket.
  *
  * Why not BIO_f_buffer: it accepts bytes it has not sent and only gives
  * them back on an explicit flush, so the last record of a reply could sit
@@ -30,6 +31,7 @@
 static struct {
 	BIO *owner;                   /* whose bytes [off, len) are */
 	BIO *held;                    /* stages its writes and defers its flushes */
+	BIO *drained;                 /* found its socket empty this turn */
 	size_t off, len;
 	int corked;
 	unsigned char buf[TLS_STAGE];
@@ -130,6 +132,44 @@ tls_bio_write(BIO *b, const char *data, int dlen)
 	return -1;
 }
 
+/*
+ * A read that comes back short (or EAGAIN) proves the socket empty; until
+ * the worker's next turn (tls_bio_turn), new bytes would come with an
+ * edge of their own, so the next read of this BIO is answered "retry"
+ * without a syscall, as a plain connection skips its read after a short
+ * one. OpenSSL makes such reads after a handshake flight, after a request
+ * read ahead with the client's Finished, and between requests.
+ */
+static int
+tls_bio_read(BIO *b, char *buf, int len)
+{
+	ssize_t n;
+
+	BIO_clear_retry_flags(b);
+	if (len <= 0)
+		return 0;
+	if (tls_stage.drained == b) {
+		BIO_set_retry_read(b);
+		errno = EAGAIN;
+		return -1;
+	}
+	do
+		n = read(tls_bio_fd(b), buf, (size_t)len);
+	while (n == -1 && errno == EINTR);
+	if (n > 0) {
+		if (n < len)
+			tls_stage.drained = b;
+		return (int)n;
+	}
+	if (n == 0)
+		BIO_set_flags(b, BIO_FLAGS_IN_EOF);
+	else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+		tls_stage.drained = b;
+		BIO_set_retry_read(b);
+	}
+	return n == 0 ? 0 : -1;
+}
+
 /* OpenSSL flushes after a handshake flight and after alerts; staged bytes
  * of b's are sent then, and a full socket is a retry like any write. A
  * held BIO answers "flushed" and keeps them: its holder sends them. */
@@ -151,6 +191,8 @@ tls_bio_ctrl(BIO *b, int cmd, long num, void *ptr)
 		return 1;
 	case BIO_CTRL_WPENDING:
 		return (long)tls_bio_staged(b);
+	case BIO_CTRL_EOF:            /* what tells OpenSSL an EOF from a retry */
+		return BIO_test_flags(b, BIO_FLAGS_IN_EOF) != 0;
 	case BIO_C_GET_FD:
 		if (ptr != NULL)
 			*(int *)ptr = tls_bio_fd(b);
@@ -177,6 +219,8 @@ tls_bio_destroy(BIO *b)
 		tls_stage_drop();
 	if (tls_stage.held == b)
 		tls_stage.held = NULL;
+	if (tls_stage.drained == b)
+		tls_stage.drained = NULL;
 	return 1;
 }
 
@@ -186,10 +230,11 @@ tls_bio_new(int fd)
 	BIO *b;
 
 	if (tls_bio_method == NULL) {
-		BIO_METHOD *m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK,
-		    "preforkd batched socket");
+		BIO_METHOD *m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK |
+		    BIO_TYPE_DESCRIPTOR, "preforkd batched socket");
 
 		if (m == NULL || BIO_meth_set_write(m, tls_bio_write) != 1 ||
+		    BIO_meth_set_read(m, tls_bio_read) != 1 ||
 		    BIO_meth_set_ctrl(m, tls_bio_ctrl) != 1 ||
 		    BIO_meth_set_create(m, tls_bio_create) != 1 ||
 		    BIO_meth_set_destroy(m, tls_bio_destroy) != 1) {
@@ -201,6 +246,12 @@ tls_bio_new(int fd)
 	if ((b = BIO_new(tls_bio_method)) != NULL)
 		BIO_set_data(b, (void *)(intptr_t)fd);
 	return b;
+}
+
+void
+tls_bio_turn(void)
+{
+	tls_stage.drained = NULL;
 }
 
 void

@@ -1,8 +1,9 @@
 /*
- * The write side of a TLS connection (tls.c only): a BIO over the socket
- * that can gather the records of several SSL_write calls and hand them to
- * the kernel in one writev, so a large body costs a write() per batch of
- * records rather than one per 16 KiB record.
+ * The socket BIO of a TLS connection (tls.c only). Its write side can
+ * gather the records of several SSL_write calls and hand them to the
+ * kernel in one writev, so a large body costs a write() per batch of
+ * records rather than one per 16 KiB record. Its read side skips the
+ * read() that could only find the socket empty (tls_bio_turn).
  *
  * While corked, records go to a per-process staging buffer; the first write
  * while uncorked (the batch's last record, an alert, a handshake flight)
@@ -20,9 +21,12 @@
 
 #include <openssl/bio.h>
 
-/* A write BIO over the connected socket fd (not closed with it); NULL
- * when out of memory. */
+/* A BIO over the connected socket fd (not closed with it); NULL when out
+ * of memory. */
 BIO *tls_bio_new(int fd);
+/* A new turn of the worker's loop: input may have come since any read
+ * found a socket empty, so the next read of every BIO asks the kernel. */
+void tls_bio_turn(void);
 /* on != 0: the records written next are staged, not sent. */
 void tls_bio_cork(int on);
 /*

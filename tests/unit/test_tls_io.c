@@ -531,3 +531,44 @@ Test(tls_writes, closing_body_through_a_full_socket_keeps_its_last_byte_back,
 	free(body);
 	free(got);
 }
+
+/* --- reads that could only find the socket empty ------------------------ */
+
+/* After a read that came back short, the next one in the same turn is not
+ * made (bytes sent since stay unseen: they bring an edge, hence a turn);
+ * after tls_turn it is. */
+Test(tls_reads, short_read_skips_the_next_until_the_next_turn,
+    .init = make_pair, .fini = drop_pair)
+{
+	static const char again[] = "GET /2 HTTP/1.1\r\nHost: x\r\n\r\n";
+	char buf[256];
+	struct pair p;
+	size_t n;
+
+	pair_open(&p);
+	pair_request(&p);             /* read short, with the Finished */
+	cr_assert_eq(SSL_write(p.cl, again, sizeof(again) - 1), (int)sizeof(again) - 1);
+	client_push(&p);
+	cr_expect_eq(tls_read(p.srv, buf, sizeof(buf), &n), TLS_IO_WANT_READ,
+	    "the socket was read again in the same turn");
+	tls_turn();
+	cr_assert_eq(tls_read(p.srv, buf, sizeof(buf), &n), TLS_IO_OK);
+	cr_expect_eq(n, sizeof(again) - 1);
+	cr_expect(memcmp(buf, again, n) == 0);
+	pair_close(&p);
+}
+
+/* The client's FIN without close_notify is an EOF, not a retry. */
+Test(tls_reads, peer_close_is_an_eof, .init = make_pair, .fini = drop_pair)
+{
+	char buf[64];
+	struct pair p;
+	size_t n;
+
+	pair_open(&p);
+	pair_request(&p);
+	cr_assert_eq(shutdown(p.sv[1], SHUT_WR), 0);
+	tls_turn();
+	cr_expect_eq(tls_read(p.srv, buf, sizeof(buf), &n), TLS_IO_EOF);
+	pair_close(&p);
+}
