@@ -481,6 +481,8 @@ conn_run(struct conn *c)
 	int budget = CONN_BUDGET;
 	enum step s;
 
+	if (c->ssl != NULL)
+		tls_turn();     /* input may have come since a read found none */
 	for (;;) {
 		if (!conn_tls_ready(c))
 			return;

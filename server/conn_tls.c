@@ -105,12 +105,28 @@ conn_tls_fill(struct conn *c, char *buf)
  * the same bytes offered again: the cursor has not moved, so the cached
  * or regathered bytes are exactly them.
  */
+/* Whether the bytes up to end are the last the connection sends: the end
+ * of a reply after which it closes (conn_reply_done's test). */
+static int
+conn_tls_fin(const struct conn *c, uint64_t end)
+{
+	const struct reply *r = &c->b->reply;
+	uint64_t total = r->hdr_len;
+
+	if (!r->close && !c->cx->stopping)
+		return 0;
+	for (int i = 0; i < r->nseg; i++)
+		total += r->seg[i].len;
+	return end == total;
+}
+
 ssize_t
 conn_send_tls(struct conn *c, size_t *want)
 {
 	struct conn_ctx *cx = c->cx;
 	uint64_t pos = c->hdr_off + c->body_sent;
 	size_t n = 0, len;
+	int fin;
 
 	if (cx->tls_owner != c || pos < cx->tls_pos || pos >= cx->tls_pos + cx->tls_len) {
 		cx->tls_owner = NULL;
@@ -122,7 +138,8 @@ conn_send_tls(struct conn *c, size_t *want)
 	}
 	len = (size_t)(cx->tls_pos + cx->tls_len - pos);
 	*want = len;
-	switch (tls_write(c->ssl, cx->tls_buf + (pos - cx->tls_pos), *want, &n)) {
+	fin = conn_tls_fin(c, pos + len);
+	switch (tls_write(c->ssl, cx->tls_buf + (pos - cx->tls_pos), *want, &n, fin)) {
 	case TLS_IO_OK:
 		return (ssize_t)n;
 	case TLS_IO_WANT_READ:
@@ -146,6 +163,7 @@ conn_handshake(struct conn *c)
 	struct conn_ctx *cx = c->cx;
 	const char *why = "";
 	int resumed = 0;
+	enum tls_io io;
 
 	switch (tls_handshake(c->ssl, &resumed, &why)) {
 	case TLS_IO_OK:
@@ -153,6 +171,14 @@ conn_handshake(struct conn *c)
 		cx->stats.tls_handshakes++;
 		if (resumed)
 			cx->stats.tls_resumed++;
+		/* The ticket is held for the first reply, or for the read that
+		 * finds no request yet; without a read to come, it goes now. A
+		 * full socket: the read that follows EPOLLOUT sends it. */
+		if (!c->readable && !c->eof && (io = tls_flush(c->ssl)) != TLS_IO_OK) {
+			if (io != TLS_IO_WANT_WRITE)
+				return STEP_CLOSE;
+			c->tls_rw = 1;
+		}
 		return STEP_DONE;
 	case TLS_IO_WANT_READ:
 		c->readable = 0;

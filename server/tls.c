@@ -288,16 +288,16 @@ SSL *
 tls_conn_new(SSL_CTX *ctx, int fd)
 {
 	SSL *ssl = SSL_new(ctx);
-	BIO *w = NULL;
+	BIO *b;
 
-	/* Reads through OpenSSL's socket BIO (its EOF handling included);
-	 * writes through ours, which batches the records of a body. */
-	if (ssl == NULL || SSL_set_rfd(ssl, fd) != 1 || (w = tls_bio_new(fd)) == NULL) {
+	/* One BIO both ways: it batches the records of a body and skips
+	 * reads that could only find the socket empty. */
+	if (ssl == NULL || (b = tls_bio_new(fd)) == NULL) {
 		ERR_clear_error();
 		SSL_free(ssl);
 		return NULL;
 	}
-	SSL_set0_wbio(ssl, w);
+	SSL_set_bio(ssl, b, b);
 	SSL_set_accept_state(ssl);
 	return ssl;
 }
@@ -333,17 +333,37 @@ tls_error(SSL *ssl, int rc, const char **why)
 	}
 }
 
+/* Sends what the connection's write BIO holds before it waits: what it
+ * waits for (WANT_READ) cannot come while our bytes are still staged, so
+ * a full socket turns that into WANT_WRITE. */
+static enum tls_io
+tls_settle(SSL *ssl, enum tls_io io)
+{
+	if (tls_bio_push(SSL_get_wbio(ssl)) == 0 || io != TLS_IO_WANT_READ)
+		return io;
+	return errno == EAGAIN || errno == EWOULDBLOCK ? TLS_IO_WANT_WRITE : TLS_IO_ERROR;
+}
+
+/*
+ * The BIO holds what each step writes. A step that leaves the handshake
+ * unfinished sends its flight at once (the client waits for it); the one
+ * that finishes it keeps the session ticket back, for the reply's write
+ * (tls_write) or the next read that finds nothing (tls_read).
+ */
 enum tls_io
 tls_handshake(SSL *ssl, int *resumed, const char **why)
 {
 	int rc;
 
+	/* Each step follows an edge: what an earlier one read proves nothing. */
+	tls_bio_turn();
+	tls_bio_hold(SSL_get_wbio(ssl), 1);
 	errno = 0;
 	if ((rc = SSL_do_handshake(ssl)) == 1) {
 		*resumed = SSL_session_reused(ssl);
 		return TLS_IO_OK;
 	}
-	return tls_error(ssl, rc, why);
+	return tls_settle(ssl, tls_error(ssl, rc, why));
 }
 
 enum tls_io
@@ -352,7 +372,48 @@ tls_read(SSL *ssl, void *buf, size_t len, size_t *n)
 	errno = 0;
 	if (SSL_read_ex(ssl, buf, len, n) == 1)
 		return TLS_IO_OK;
-	return tls_error(ssl, 0, NULL);
+	return tls_settle(ssl, tls_error(ssl, 0, NULL));
+}
+
+void
+tls_turn(void)
+{
+	tls_bio_turn();
+}
+
+enum tls_io
+tls_flush(SSL *ssl)
+{
+	enum tls_io io = tls_settle(ssl, TLS_IO_WANT_READ);
+
+	return io == TLS_IO_WANT_READ ? TLS_IO_OK : io;
+}
+
+/*
+ * A closing reply's close_notify, sent after its last record and in the
+ * same write (the records before it are staged). Until the alert is out,
+ * the last byte of the reply is not reported taken: the connection would
+ * otherwise be closed with the reply still in the stage. The next call
+ * (that byte offered again) only retries the alert.
+ */
+static enum tls_io
+tls_write_fin(SSL *ssl, size_t len, size_t *n)
+{
+	enum tls_io io;
+	int rc;
+
+	errno = 0;
+	if ((rc = SSL_shutdown(ssl)) >= 0) {
+		*n = len;
+		return TLS_IO_OK;
+	}
+	/* A failure ends the connection: nothing to keep back for. */
+	if ((io = tls_error(ssl, rc, NULL)) != TLS_IO_WANT_WRITE) {
+		*n = 0;
+		return io;
+	}
+	*n = len - 1;
+	return *n > 0 ? TLS_IO_OK : io;
 }
 
 /*
@@ -361,19 +422,25 @@ tls_read(SSL *ssl, void *buf, size_t len, size_t *n)
  * last sends them and itself in one writev. When the socket fills midway,
  * the records before are taken (n says how many bytes) and OpenSSL keeps
  * the refused one: it is the first of the next call, which starts where n
- * ends and offers at least as many bytes, as OpenSSL requires.
+ * ends and offers at least as many bytes, as OpenSSL requires. With fin,
+ * the close_notify after the last byte is that last write.
  */
 enum tls_io
-tls_write(SSL *ssl, const void *buf, size_t len, size_t *n)
+tls_write(SSL *ssl, const void *buf, size_t len, size_t *n, int fin)
 {
 	size_t done = 0, k, rec = 0;
 	enum tls_io io = TLS_IO_OK;
+	BIO *w = SSL_get_wbio(ssl);
 	int last;
 
+	/* A ticket the handshake held back leaves with these records. */
+	tls_bio_hold(w, 0);
+	if (fin && (SSL_get_shutdown(ssl) & SSL_SENT_SHUTDOWN))
+		return tls_write_fin(ssl, len, n);
 	do {
 		k = len - done < TLS_RECORD ? len - done : TLS_RECORD;
 		last = done + k == len || ++rec == TLS_BATCH;
-		tls_bio_cork(!last);
+		tls_bio_cork(!last || (fin && done + k == len));
 		errno = 0;
 		if (SSL_write_ex(ssl, (const char *)buf + done, k, &k) != 1) {
 			io = tls_error(ssl, 0, NULL);
@@ -382,6 +449,12 @@ tls_write(SSL *ssl, const void *buf, size_t len, size_t *n)
 		done += k;
 	} while (!last && done < len);
 	tls_bio_cork(0);
+	if (fin && io == TLS_IO_OK && done == len)
+		return tls_write_fin(ssl, len, n);
+	/* A record cut short (a small max_fragment_length) left the batch
+	 * staged with no uncorked write after it. */
+	if (fin && io == TLS_IO_OK)
+		(void)tls_bio_push(w);
 	*n = done;
 	/* Taken bytes are reported; a failure after them comes back on the
 	 * next call (OpenSSL stays in its error state, or the socket is still
@@ -397,11 +470,16 @@ tls_pending(SSL *ssl)
 	return SSL_has_pending(ssl);
 }
 
+/* Whatever the BIO still holds (a ticket, say) leaves with the alert. */
 void
 tls_close_notify(SSL *ssl)
 {
+	BIO *w = SSL_get_wbio(ssl);
+
+	tls_bio_hold(w, 0);
 	if (SSL_is_init_finished(ssl) && !(SSL_get_shutdown(ssl) & SSL_SENT_SHUTDOWN))
 		(void)SSL_shutdown(ssl);
+	(void)tls_bio_push(w);
 	ERR_clear_error();
 }
 

@@ -54,21 +54,39 @@ enum tls_io {
 
 /* A server-side SSL over the connected socket fd; NULL when out of memory. */
 SSL *tls_conn_new(SSL_CTX *ctx, int fd);
-/* Drives the handshake. TLS_IO_OK once done (*resumed says whether a
- * ticket was accepted); TLS_IO_ERROR and the reason in *why otherwise. */
+/*
+ * Drives the handshake. TLS_IO_OK once done (*resumed says whether a
+ * ticket was accepted); TLS_IO_ERROR and the reason in *why otherwise.
+ * What the finishing step wrote (the session ticket) is held back, to
+ * share the first reply's write: the caller must then go on to tls_read
+ * or tls_write, or call tls_flush before it waits for anything.
+ */
 enum tls_io tls_handshake(SSL *ssl, int *resumed, const char **why);
-/* Plaintext in; *n bytes read when TLS_IO_OK. */
+/* Plaintext in; *n bytes read when TLS_IO_OK. Any other result first
+ * sends what is held back; WANT_WRITE when the socket cannot take it. */
 enum tls_io tls_read(SSL *ssl, void *buf, size_t len, size_t *n);
-/* Plaintext out, sealed TLS_RECORD bytes a record and sent up to
+/*
+ * Plaintext out, sealed TLS_RECORD bytes a record and sent up to
  * TLS_BATCH records per write(); *n bytes taken when OK, possibly fewer
  * than len (then call again: only WANT_WRITE says the socket is full).
  * Taken bytes are with the kernel once a call has taken all it was
  * offered. The next call after WANT_* or a short OK must offer the bytes
- * that follow the taken ones again (at least as many as were left). */
-enum tls_io tls_write(SSL *ssl, const void *buf, size_t len, size_t *n);
+ * that follow the taken ones again (at least as many as were left), with
+ * the same fin. fin: these bytes end the connection's output, and the
+ * close_notify goes out in the same write as the last of them.
+ */
+enum tls_io tls_write(SSL *ssl, const void *buf, size_t len, size_t *n, int fin);
+/* The worker starts a connection's turn (conn_run): input may have come
+ * since a read found the socket empty. Until then such a read is not
+ * repeated: the next one reports WANT_READ without a syscall. */
+void tls_turn(void);
+/* Sends what the handshake held back: TLS_IO_OK once it is with the
+ * kernel, TLS_IO_WANT_WRITE while the socket is full. */
+enum tls_io tls_flush(SSL *ssl);
 /* True when decrypted input waits inside OpenSSL (no socket edge will come). */
 int tls_pending(SSL *ssl);
-/* Sends close_notify once (before a half-close), if the handshake is done. */
+/* Sends close_notify once (before a half-close), if the handshake is done,
+ * with anything still held back. */
 void tls_close_notify(SSL *ssl);
 /* Sends close_notify when the handshake finished (best effort, never
  * blocks) and frees ssl. */

@@ -1,5 +1,6 @@
 /*
- * A write BIO that batches TLS records (see tls_bio.h for the contract).
+ * The socket BIO of a TLS connection (see tls_bio.h for the contract):
+ * writes that batch records, reads that remember a drained socket.
  *
  * Why not BIO_f_buffer: it accepts bytes it has not sent and only gives
  * them back on an explicit flush, so the last record of a reply could sit
@@ -29,6 +30,8 @@
  * a socket that filled up leaves bytes behind (then owner keeps them). */
 static struct {
 	BIO *owner;                   /* whose bytes [off, len) are */
+	BIO *held;                    /* stages its writes and defers its flushes */
+	BIO *drained;                 /* found its socket empty this turn */
 	size_t off, len;
 	int corked;
 	unsigned char buf[TLS_STAGE];
@@ -91,7 +94,8 @@ tls_stage_send(BIO *b, const void *data, size_t dlen)
 static int
 tls_stage_put(BIO *b, const void *data, size_t dlen)
 {
-	if (!tls_stage.corked || (tls_stage.owner != NULL && tls_stage.owner != b))
+	if (!(tls_stage.corked || tls_stage.held == b) ||
+	    (tls_stage.owner != NULL && tls_stage.owner != b))
 		return 0;
 	if (tls_stage.len + dlen > sizeof(tls_stage.buf)) {
 		if (tls_stage_send(b, NULL, 0) == -1)
@@ -128,8 +132,47 @@ tls_bio_write(BIO *b, const char *data, int dlen)
 	return -1;
 }
 
+/*
+ * A read that comes back short (or EAGAIN) proves the socket empty; until
+ * the worker's next turn (tls_bio_turn), new bytes would come with an
+ * edge of their own, so the next read of this BIO is answered "retry"
+ * without a syscall, as a plain connection skips its read after a short
+ * one. OpenSSL makes such reads after a handshake flight, after a request
+ * read ahead with the client's Finished, and between requests.
+ */
+static int
+tls_bio_read(BIO *b, char *buf, int len)
+{
+	ssize_t n;
+
+	BIO_clear_retry_flags(b);
+	if (len <= 0)
+		return 0;
+	if (tls_stage.drained == b) {
+		BIO_set_retry_read(b);
+		errno = EAGAIN;
+		return -1;
+	}
+	do
+		n = read(tls_bio_fd(b), buf, (size_t)len);
+	while (n == -1 && errno == EINTR);
+	if (n > 0) {
+		if (n < len)
+			tls_stage.drained = b;
+		return (int)n;
+	}
+	if (n == 0)
+		BIO_set_flags(b, BIO_FLAGS_IN_EOF);
+	else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+		tls_stage.drained = b;
+		BIO_set_retry_read(b);
+	}
+	return n == 0 ? 0 : -1;
+}
+
 /* OpenSSL flushes after a handshake flight and after alerts; staged bytes
- * of b's are sent then, and a full socket is a retry like any write. */
+ * of b's are sent then, and a full socket is a retry like any write. A
+ * held BIO answers "flushed" and keeps them: its holder sends them. */
 static long
 tls_bio_ctrl(BIO *b, int cmd, long num, void *ptr)
 {
@@ -138,6 +181,8 @@ tls_bio_ctrl(BIO *b, int cmd, long num, void *ptr)
 	switch (cmd) {
 	case BIO_CTRL_FLUSH:
 		BIO_clear_retry_flags(b);
+		if (tls_stage.held == b)
+			return 1;
 		if (tls_stage_send(b, NULL, 0) == -1) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
 				BIO_set_retry_write(b);
@@ -146,6 +191,8 @@ tls_bio_ctrl(BIO *b, int cmd, long num, void *ptr)
 		return 1;
 	case BIO_CTRL_WPENDING:
 		return (long)tls_bio_staged(b);
+	case BIO_CTRL_EOF:            /* what tells OpenSSL an EOF from a retry */
+		return BIO_test_flags(b, BIO_FLAGS_IN_EOF) != 0;
 	case BIO_C_GET_FD:
 		if (ptr != NULL)
 			*(int *)ptr = tls_bio_fd(b);
@@ -170,6 +217,10 @@ tls_bio_destroy(BIO *b)
 {
 	if (tls_stage.owner == b)
 		tls_stage_drop();
+	if (tls_stage.held == b)
+		tls_stage.held = NULL;
+	if (tls_stage.drained == b)
+		tls_stage.drained = NULL;
 	return 1;
 }
 
@@ -179,10 +230,11 @@ tls_bio_new(int fd)
 	BIO *b;
 
 	if (tls_bio_method == NULL) {
-		BIO_METHOD *m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK,
-		    "preforkd batched socket");
+		BIO_METHOD *m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK |
+		    BIO_TYPE_DESCRIPTOR, "preforkd batched socket");
 
 		if (m == NULL || BIO_meth_set_write(m, tls_bio_write) != 1 ||
+		    BIO_meth_set_read(m, tls_bio_read) != 1 ||
 		    BIO_meth_set_ctrl(m, tls_bio_ctrl) != 1 ||
 		    BIO_meth_set_create(m, tls_bio_create) != 1 ||
 		    BIO_meth_set_destroy(m, tls_bio_destroy) != 1) {
@@ -197,9 +249,36 @@ tls_bio_new(int fd)
 }
 
 void
+tls_bio_turn(void)
+{
+	tls_stage.drained = NULL;
+}
+
+void
 tls_bio_cork(int on)
 {
 	tls_stage.corked = on;
+}
+
+void
+tls_bio_hold(BIO *b, int on)
+{
+	/* One holder at a time; one that was left holding (never, if tls.c
+	 * keeps its word) must not keep its bytes to itself. */
+	if (on && tls_stage.held != NULL && tls_stage.held != b)
+		(void)tls_bio_push(tls_stage.held);
+	if (on)
+		tls_stage.held = b;
+	else if (tls_stage.held == b)
+		tls_stage.held = NULL;
+}
+
+int
+tls_bio_push(BIO *b)
+{
+	if (tls_stage.held == b)
+		tls_stage.held = NULL;
+	return tls_stage_send(b, NULL, 0) == -1 ? -1 : 0;
 }
 
 size_t

@@ -208,6 +208,74 @@ def test_closing_reply_over_tls_ends_with_close_notify_and_loses_nothing(make_se
         assert (r.status, r.body) == (200, data)
 
 
+def syscw(pid):
+    """Write-class syscalls (write, writev, sendfile...) the process made."""
+    with open(f"/proc/{pid}/io") as f:
+        return int(re.search(r"^syscw: (\d+)", f.read(), re.M).group(1))
+
+
+def one_segment_exchange(s, pki, req, replies=1):
+    """A TLS client whose Finished and first request leave in one segment
+    (as wrk's often do), so the server reads them together; returns the
+    plaintext it got until the server closed or `replies` answers came."""
+    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+    obj = client_ctx(pki).wrap_bio(incoming, outgoing, server_hostname="localhost")
+    with socket.create_connection(("127.0.0.1", s.tls_port), timeout=10) as raw:
+        while True:
+            try:
+                obj.do_handshake()
+                break
+            except ssl.SSLWantReadError:
+                raw.sendall(outgoing.read())
+                data = raw.recv(65536)
+                assert data, "closed during the handshake"
+                incoming.write(data)
+        obj.write(req)
+        raw.sendall(outgoing.read())
+        got = b""
+        while got.count(b"HTTP/1.1 200") < replies or not got.endswith(b"x" * 64):
+            try:
+                chunk = obj.read(65536)
+            except ssl.SSLWantReadError:
+                data = raw.recv(65536)
+                if not data:
+                    break
+                incoming.write(data)
+                continue
+            except ssl.SSLZeroReturnError:
+                break
+            if not chunk:
+                break
+            got += chunk
+        return got
+
+
+def test_one_request_connection_costs_two_writes(make_server, pki):
+    """Issue 16: a Connection: close request over TLS is the handshake
+    flight, then the session ticket, the reply and the close_notify in one
+    write (not three), counted by the worker's write syscalls; a kept-alive
+    first reply carries the ticket the same way."""
+    s = tls_server(make_server, pki, workers=1, access_log="off")
+    put(s, "x.txt", b"x" * 1024)
+    pid = s.workers()[0]
+    closing = b"GET /x.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    one_segment_exchange(s, pki, closing)       # the file cache warmed
+    n = 5
+    before = syscw(pid)
+    for _ in range(n):
+        got = one_segment_exchange(s, pki, closing)
+        assert got.startswith(b"HTTP/1.1 200") and got.endswith(b"x" * 1024)
+    assert syscw(pid) - before == 2 * n
+    before = syscw(pid)
+    got = one_segment_exchange(s, pki, b"GET /x.txt HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert got.endswith(b"x" * 1024)
+    # the flight, the ticket with the reply, then (the client gone) the
+    # close_notify: without the ticket held back it would be 4
+    wait_for(lambda: syscw(pid) - before >= 3, timeout=5)
+    time.sleep(0.2)
+    assert syscw(pid) - before == 3
+
+
 def test_alpn_and_default_protocols(make_server, pki):
     s = tls_server(make_server, pki)
     put(s, "small.txt", b"a")
