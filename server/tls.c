@@ -6,6 +6,7 @@
  * consults, so every failure path here empties it; otherwise the next
  * connection's harmless WANT_READ could be read as a failure.
  */
+#include "ipc/base/util.h"
 #include "server/tls.h"
 #include "server/tls_bio.h"
 
@@ -123,10 +124,10 @@ tls_parse_protocols(const char *s, int *min_version, int *max_version)
 		memcpy(word, s, n);
 		word[n] = '\0';
 		s += n;
-		for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		for (i = 0; i < nitems(names); i++)
 			if (strcasecmp(word, names[i].name) == 0)
 				break;
-		if (i == sizeof(names) / sizeof(names[0]))
+		if (i == nitems(names))
 			return -1;
 		if (*min_version == 0 || names[i].v < *min_version)
 			*min_version = names[i].v;
