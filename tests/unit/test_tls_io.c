@@ -181,6 +181,54 @@ handshake_both(SSL *srv, SSL *cl)
 	cr_assert(cdone && sdone);
 }
 
+/* A server SSL and a client SSL over a non-blocking stream socketpair whose
+ * server side has a small send buffer, so a large body fills it often. */
+struct stream {
+	SSL_CTX *sctx, *cctx;
+	SSL *srv, *cl;
+	int sv[2];
+	unsigned char *body, *got;
+};
+
+static void
+stream_open(struct stream *t, const struct tls_settings *s, unsigned char key,
+    size_t len, unsigned mul, unsigned div)
+{
+	struct msg_tls_keys keys = { .nkeys = 1 };
+	int small = 8192;
+	char err[256];
+
+	memset(&keys.keys[0], key, sizeof(keys.keys[0]));
+	tls_ticket_keys_set(&keys);
+	t->body = malloc(len);
+	t->got = malloc(len + 1);
+	cr_assert(t->body != NULL && t->got != NULL);
+	for (size_t i = 0; i < len; i++)
+		t->body[i] = (unsigned char)(i * mul + i / div);
+	cr_assert_not_null(t->sctx = tls_ctx_new(s, err, sizeof(err)), "%s", err);
+	cr_assert_not_null(t->cctx = SSL_CTX_new(TLS_client_method()));
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, t->sv), 0);
+	setsockopt(t->sv[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
+	cr_assert_not_null(t->srv = tls_conn_new(t->sctx, t->sv[0]));
+	cr_assert_not_null(t->cl = SSL_new(t->cctx));
+	SSL_set_fd(t->cl, t->sv[1]);
+	SSL_set_connect_state(t->cl);
+	handshake_both(t->srv, t->cl);
+}
+
+static void
+stream_close(struct stream *t)
+{
+	tls_conn_free(t->srv, 1);
+	SSL_free(t->cl);
+	SSL_CTX_free(t->sctx);
+	SSL_CTX_free(t->cctx);
+	close(t->sv[0]);
+	close(t->sv[1]);
+	free(t->body);
+	free(t->got);
+}
+
 /* Sends body the way conn.c does: up to 64 KiB from the cursor per call,
  * the same bytes again after WANT_WRITE; the client reads only when the
  * server is blocked, so the socket fills again and again. */
@@ -216,42 +264,17 @@ Test(tls_io, large_body_through_a_small_socket_arrives_whole, .init = make_pair,
 	struct tls_settings s = { cert_path, key_path, "TLSv1.2 TLSv1.3",
 	    "ECDHE-ECDSA-AES128-GCM-SHA256", "TLS_AES_128_GCM_SHA256" };
 	size_t len = 3 * 1024 * 1024 + 12345, have = 0;
-	unsigned char *body = malloc(len), *got = malloc(len);
-	int sv[2], small = 8192, blocked = 0;
-	char err[256];
-	SSL_CTX *sctx, *cctx;
-	SSL *srv, *cl;
+	int blocked = 0;
+	struct stream t;
 
-	struct msg_tls_keys keys = { .nkeys = 1 };
-
-	memset(&keys.keys[0], 0x5a, sizeof(keys.keys[0]));
-	tls_ticket_keys_set(&keys);
-	cr_assert(body != NULL && got != NULL);
-	for (size_t i = 0; i < len; i++)
-		body[i] = (unsigned char)(i * 7 + i / 4099);
-	cr_assert_not_null(sctx = tls_ctx_new(&s, err, sizeof(err)), "%s", err);
-	cr_assert_not_null(cctx = SSL_CTX_new(TLS_client_method()));
-	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
-	setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
-	cr_assert_not_null(srv = tls_conn_new(sctx, sv[0]));
-	cr_assert_not_null(cl = SSL_new(cctx));
-	SSL_set_fd(cl, sv[1]);
-	SSL_set_connect_state(cl);
-	handshake_both(srv, cl);
-	send_body(srv, cl, body, len, got, &have, &blocked);
+	stream_open(&t, &s, 0x5a, len, 7, 4099);
+	send_body(t.srv, t.cl, t.body, len, t.got, &have, &blocked);
 	/* Everything was taken: all of it must now be readable. */
-	client_drain(cl, got, &have, len);
+	client_drain(t.cl, t.got, &have, len);
 	cr_expect_gt(blocked, 10, "the socket never filled: the test proves nothing");
 	cr_assert_eq(have, len);
-	cr_expect(memcmp(got, body, len) == 0);
-	tls_conn_free(srv, 1);
-	SSL_free(cl);
-	SSL_CTX_free(sctx);
-	SSL_CTX_free(cctx);
-	close(sv[0]);
-	close(sv[1]);
-	free(body);
-	free(got);
+	cr_expect(memcmp(t.got, t.body, len) == 0);
+	stream_close(&t);
 }
 
 /* --- what one request costs in writes ----------------------------------- */
@@ -478,32 +501,14 @@ Test(tls_writes, closing_body_through_a_full_socket_keeps_its_last_byte_back,
 	struct tls_settings s = { cert_path, key_path, "TLSv1.3", "DEFAULT",
 	    "TLS_AES_128_GCM_SHA256" };
 	size_t len = 300000 + 7, have = 0, pos = 0, n, want;
-	unsigned char *body = malloc(len), *got = malloc(len + 1);
-	int sv[2], small = 8192, kept = 0, idle = 0;
-	char err[256];
-	SSL_CTX *sctx, *cctx;
-	SSL *srv, *cl;
+	int kept = 0, idle = 0;
+	struct stream t;
 
-	struct msg_tls_keys keys = { .nkeys = 1 };
-
-	memset(&keys.keys[0], 0x77, sizeof(keys.keys[0]));
-	tls_ticket_keys_set(&keys);
-	cr_assert(body != NULL && got != NULL);
-	for (size_t i = 0; i < len; i++)
-		body[i] = (unsigned char)(i * 13 + i / 251);
-	cr_assert_not_null(sctx = tls_ctx_new(&s, err, sizeof(err)), "%s", err);
-	cr_assert_not_null(cctx = SSL_CTX_new(TLS_client_method()));
-	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
-	setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
-	cr_assert_not_null(srv = tls_conn_new(sctx, sv[0]));
-	cr_assert_not_null(cl = SSL_new(cctx));
-	SSL_set_fd(cl, sv[1]);
-	SSL_set_connect_state(cl);
-	handshake_both(srv, cl);
+	stream_open(&t, &s, 0x77, len, 13, 251);
 	while (pos < len) {
 		cr_assert_lt(idle, 1000, "no progress at %zu", pos);
 		want = len - pos < 81920 ? len - pos : 81920;
-		switch (tls_write(srv, body + pos, want, &n, pos + want == len)) {
+		switch (tls_write(t.srv, t.body + pos, want, &n, pos + want == len)) {
 		case TLS_IO_OK:
 			cr_assert_gt(n, 0u);
 			kept += pos + want == len && n == want - 1;
@@ -511,25 +516,18 @@ Test(tls_writes, closing_body_through_a_full_socket_keeps_its_last_byte_back,
 			idle = 0;
 			break;
 		case TLS_IO_WANT_WRITE:
-			idle = client_drain(cl, got, &have, len + 1) > 0 ? 0 : idle + 1;
+			idle = client_drain(t.cl, t.got, &have, len + 1) > 0 ? 0 : idle + 1;
 			break;
 		default:
 			cr_assert_fail("tls_write failed at %zu", pos);
 		}
 	}
-	client_drain(cl, got, &have, len + 1);
+	client_drain(t.cl, t.got, &have, len + 1);
 	cr_expect_gt(kept, 0, "the close_notify never waited: the test proves nothing");
 	cr_assert_eq(have, len);
-	cr_expect(memcmp(got, body, len) == 0);
-	cr_expect(SSL_get_shutdown(cl) & SSL_RECEIVED_SHUTDOWN, "no close_notify");
-	tls_conn_free(srv, 1);
-	SSL_free(cl);
-	SSL_CTX_free(sctx);
-	SSL_CTX_free(cctx);
-	close(sv[0]);
-	close(sv[1]);
-	free(body);
-	free(got);
+	cr_expect(memcmp(t.got, t.body, len) == 0);
+	cr_expect(SSL_get_shutdown(t.cl) & SSL_RECEIVED_SHUTDOWN, "no close_notify");
+	stream_close(&t);
 }
 
 /* --- reads that could only find the socket empty ------------------------ */
