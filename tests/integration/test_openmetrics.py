@@ -140,12 +140,15 @@ def feed(path, data, hold=5.0):
     return t
 
 
-def test_ctl_openmetrics_converts_every_json_field_exactly(tmp_path):
+def ctl_openmetrics(tmp_path, snap):
+    """preforkctl status --openmetrics of one JSON snapshot fed through a
+    real FIFO, beside a stand-in preforkd; returns its stdout after checking
+    it succeeded and promtool accepts it."""
     fifo = str(tmp_path / "status")
     os.mkfifo(fifo)
     p, pidfile = fake_preforkd(str(tmp_path))
     try:
-        t = feed(fifo, (json.dumps(KNOWN) + "\n").encode())
+        t = feed(fifo, (json.dumps(snap) + "\n").encode())
         r = subprocess.run([PREFORKCTL, "-p", pidfile, "-s", fifo, "status", "--openmetrics"],
                            capture_output=True, text=True, timeout=30)
         t.join(10)
@@ -154,7 +157,12 @@ def test_ctl_openmetrics_converts_every_json_field_exactly(tmp_path):
         p.wait()
     assert (r.returncode, r.stderr) == (0, "")
     promtool_ok(r.stdout)
-    samples = [line for line in r.stdout.splitlines() if not line.startswith("#")]
+    return r.stdout
+
+
+def test_ctl_openmetrics_converts_every_json_field_exactly(tmp_path):
+    out = ctl_openmetrics(tmp_path, KNOWN)
+    samples = [line for line in out.splitlines() if not line.startswith("#")]
     labels = 'slot="3",generation="3",state="backoff \\"x\\""'
     assert samples == [
         "preforkd_uptime_seconds 3725.5",
@@ -192,7 +200,7 @@ def test_ctl_openmetrics_converts_every_json_field_exactly(tmp_path):
         "preforkd_worker_connections_active{%s} 1" % labels,
         "preforkd_worker_heartbeat_age_seconds{%s} 0.120" % labels,
     ]
-    assert r.stdout.endswith("\n# EOF\n")
+    assert out.endswith("\n# EOF\n")
 
 
 def test_ctl_openmetrics_passes_openmetrics_pipe_through(make_server):
@@ -218,21 +226,8 @@ def test_ctl_openmetrics_refuses_text_pipe(make_server):
 def test_ctl_openmetrics_leaves_out_groups_the_json_lacks(tmp_path):
     """No tls or agent object in the JSON: no tls or agent family, so a
     monitor tells "not configured" from "none yet"."""
-    fifo = str(tmp_path / "status")
-    os.mkfifo(fifo)
     snap = {k: v for k, v in KNOWN.items() if k not in ("tls", "agent")}
-    p, pidfile = fake_preforkd(str(tmp_path))
-    try:
-        t = feed(fifo, (json.dumps(snap) + "\n").encode())
-        r = subprocess.run([PREFORKCTL, "-p", pidfile, "-s", fifo, "status", "--openmetrics"],
-                           capture_output=True, text=True, timeout=30)
-        t.join(10)
-    finally:
-        p.kill()
-        p.wait()
-    assert (r.returncode, r.stderr) == (0, "")
-    promtool_ok(r.stdout)
-    names = {k[0] for k in parse(r.stdout)}
+    names = {k[0] for k in parse(ctl_openmetrics(tmp_path, snap))}
     assert not [n for n in names if n.startswith(("preforkd_tls_", "preforkd_agent_"))], names
     assert "preforkd_upgrades_total" in names and "preforkd_proxy_rejected_total" in names
 
