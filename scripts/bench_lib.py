@@ -197,6 +197,37 @@ def ensure_mqueue_mounted():
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
+TCP_CC = "/proc/sys/net/ipv4/tcp_congestion_control"
+
+
+def tcp_congestion():
+    """The kernel's default TCP congestion control, '' when unreadable."""
+    try:
+        with open(TCP_CC) as f:
+            return f.read().strip()
+    except OSError:
+        return ""
+
+
+def set_tcp_congestion(name):
+    """Makes name the default for new connections until we exit (root only);
+    the old one is put back by kill_all, on exit or signal. Exits with a
+    message when the kernel refuses it."""
+    old = tcp_congestion()
+    if name == old:
+        return
+    try:
+        with open(TCP_CC, "w") as f:
+            f.write(name)
+    except OSError as e:
+        sys.exit(f"bench: cannot set {TCP_CC} to {name!r}: {e.strerror}")
+
+    def restore():
+        with open(TCP_CC, "w") as f:
+            f.write(old)
+    _cleanups.append(restore)
+
+
 def unlink_queues(pid):
     """Removes the queues of a supervisor we had to SIGKILL."""
     try:
