@@ -29,6 +29,7 @@ struct config_listen {
 	socklen_t addrlen;
 	bool proxy_protocol;          /* "ADDR proxy_protocol": PROXY header first */
 	bool tls;                     /* "ADDR:PORT tls": a TLS listener */
+	char cc[16];                  /* "cc=NAME": TCP congestion control, "" the kernel's */
 };
 
 enum status_format { STATUS_JSON, STATUS_TEXT, STATUS_OPENMETRICS };

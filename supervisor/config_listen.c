@@ -1,6 +1,6 @@
 /*
  * Listen addresses: "HOST:PORT", "[V6]:PORT", "*:PORT" or "PORT", then
- * optional flags ("tls", "proxy_protocol"). A name resolves to every
+ * optional flags ("tls", "proxy_protocol", "cc=NAME"). A name resolves to every
  * address it has, like nginx; the supervisor binds them later.
  */
 #include "supervisor/config_internal.h"
@@ -116,6 +116,25 @@ config_listen_resolve(const char *host, const char *port, bool v6, const char *t
 	return n == 0 ? -1 : n;
 }
 
+/* "cc=NAME": a congestion control's name as the kernel spells them
+ * (tcp_available_congestion_control); whether this kernel has it is for
+ * the bind to find out. */
+static int
+config_listen_cc(const char *name, char *out, size_t outlen, char *msg, size_t msglen)
+{
+	char q[CONFIG_QUOTE_LEN];
+	size_t n = strlen(name);
+
+	if (n == 0 || n >= outlen || strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_-") != n) {
+		config_errf(msg, msglen, "cc= expects a congestion control name such as cubic, "
+		    "reno or bbr (at most %zu characters), got %s", outlen - 1,
+		    config_quote(name, q, sizeof(q)));
+		return -1;
+	}
+	memcpy(out, name, n + 1);
+	return 0;
+}
+
 /* Splits the flags after the address ("127.0.0.1:443 tls proxy_protocol")
  * off into addr and sets them in *out. Returns 0, or -1 with msg filled. */
 static int
@@ -127,6 +146,7 @@ config_listen_flags(const char *v, char *addr, size_t addrlen,
 	const char *p = v + n;
 
 	out->tls = out->proxy_protocol = false;
+	out->cc[0] = '\0';
 	if (n >= addrlen) {
 		config_errf(msg, msglen, "address too long (at most %zu bytes)", addrlen - 1);
 		return -1;
@@ -143,9 +163,13 @@ config_listen_flags(const char *v, char *addr, size_t addrlen,
 			out->tls = true;
 		else if (strcmp(word, "proxy_protocol") == 0)
 			out->proxy_protocol = true;
-		else {
+		else if (strncmp(word, "cc=", 3) == 0) {
+			if (config_listen_cc(word + 3, out->cc, sizeof(out->cc), msg, msglen) == -1)
+				return -1;
+		} else {
 			config_errf(msg, msglen, "unknown flag %s after the address "
-			    "(expected \"tls\" or \"proxy_protocol\")", config_quote(word, q, sizeof(q)));
+			    "(expected \"tls\", \"proxy_protocol\" or \"cc=NAME\")",
+			    config_quote(word, q, sizeof(q)));
 			return -1;
 		}
 		p += n;
@@ -187,6 +211,7 @@ config_listen_parse(const char *value, struct config_listen *out, int max, char 
 	for (int i = 0; i < n; i++) {
 		out[i].tls = flags.tls;
 		out[i].proxy_protocol = flags.proxy_protocol;
+		memcpy(out[i].cc, flags.cc, sizeof(out[i].cc));
 	}
 	return n;
 }

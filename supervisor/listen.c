@@ -13,6 +13,41 @@
 
 #define LISTEN_DEFER_ACCEPT_S 1   /* TCP_DEFER_ACCEPT, in seconds */
 
+/* Accepted connections take the listener's congestion control. */
+int
+listen_set_cc(int fd, const char *name)
+{
+	return setsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, name, (socklen_t)strlen(name));
+}
+
+int
+listen_default_cc(char *buf, size_t len)
+{
+	FILE *f = fopen(LISTEN_CC_DEFAULT, "re");
+	int ok;
+
+	if (f == NULL)
+		return -1;
+	ok = fgets(buf, (int)len, f) != NULL;
+	fclose(f);
+	buf[ok ? strcspn(buf, "\n") : 0] = '\0';
+	return ok && buf[0] != '\0' ? 0 : -1;
+}
+
+void
+listen_cc_error(const struct config_listen *cl, int e, char *err, size_t errlen)
+{
+	if (e == ENOENT)
+		snprintf(err, errlen, "listen %s cc=%s: this kernel has no such congestion "
+		    "control (see /proc/sys/net/ipv4/tcp_available_congestion_control)",
+		    cl->text, cl->cc);
+	else if (e == EPERM)
+		snprintf(err, errlen, "listen %s cc=%s: not allowed to this user (see "
+		    "/proc/sys/net/ipv4/tcp_allowed_congestion_control)", cl->text, cl->cc);
+	else
+		snprintf(err, errlen, "listen %s cc=%s: %s", cl->text, cl->cc, strerror(e));
+}
+
 int
 listen_open(const struct config_listen *cl, int backlog, char *err, size_t errlen)
 {
@@ -37,6 +72,9 @@ listen_open(const struct config_listen *cl, int backlog, char *err, size_t errle
 	if ((sa->sa_family == AF_INET || sa->sa_family == AF_INET6) &&
 	    setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &defer, sizeof(defer)) == -1)
 		goto fail;
+	what = "cc";
+	if (cl->cc[0] != '\0' && listen_set_cc(fd, cl->cc) == -1)
+		goto fail;
 	what = "bind";
 	if (bind(fd, sa, cl->addrlen) == -1)
 		goto fail;
@@ -46,7 +84,10 @@ listen_open(const struct config_listen *cl, int backlog, char *err, size_t errle
 	return fd;
 fail:
 	saved = errno;
-	snprintf(err, errlen, "listen %s: %s: %s", cl->text, what, strerror(saved));
+	if (strcmp(what, "cc") == 0)
+		listen_cc_error(cl, saved, err, errlen);
+	else
+		snprintf(err, errlen, "listen %s: %s: %s", cl->text, what, strerror(saved));
 	if (fd != -1)
 		close(fd);
 	errno = saved;

@@ -8,6 +8,7 @@
  */
 #include "supervisor/sup_internal.h"
 
+#include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
@@ -61,6 +62,49 @@ sup_listener_free_slot(struct sup *s)
 	return NULL;
 }
 
+/* Every cc= of c is one this kernel lets us set, tried on a scratch
+ * socket before any listener changes, so a reload is refused whole. */
+static int
+sup_listen_check_cc(const struct config *c, char *err, size_t errlen)
+{
+	int fd = -1, rc = 0;
+
+	for (int i = 0; i < c->nlisten && rc == 0; i++) {
+		if (c->listen[i].cc[0] == '\0')
+			continue;
+		if (fd == -1 && (fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1) {
+			snprintf(err, errlen, "listen %s cc=%s: socket: %s", c->listen[i].text,
+			    c->listen[i].cc, strerror(errno));
+			return -1;
+		}
+		if (listen_set_cc(fd, c->listen[i].cc) == -1) {
+			listen_cc_error(&c->listen[i], errno, err, errlen);
+			rc = -1;
+		}
+	}
+	if (fd != -1)
+		close(fd);
+	return rc;
+}
+
+/* A kept socket takes the cc= of its new "listen" line, or the kernel's
+ * default again when the line dropped it; connections accepted from now
+ * on get it. "?" (an inherited socket) is whatever the old binary set. */
+static void
+sup_listen_update_cc(struct listener *l, const struct config_listen *cl)
+{
+	char def[sizeof(cl->cc)];
+	const char *want = cl->cc;
+
+	if (strcmp(l->conf.cc, cl->cc) == 0)
+		return;
+	if (want[0] == '\0' && listen_default_cc(def, sizeof(def)) == 0)
+		want = def;
+	if (want[0] != '\0' && listen_set_cc(l->fd, want) == -1)
+		log_warn("listen %s: congestion control %s", cl->text, want);
+	memcpy(l->conf.cc, cl->cc, sizeof(l->conf.cc));
+}
+
 /*
  * Binds every address of c that is not open yet; the new ones are marked
  * with fresh = true in the returned set. On failure closes what it bound
@@ -81,12 +125,15 @@ sup_listen_bind(struct sup *s, const struct config *c, bool *keep, char *err,
 			keep[i] = s->listeners[i].fd != -1 && s->listeners[i].active;
 		return 0;
 	}
+	if (sup_listen_check_cc(c, err, errlen) == -1)
+		return -1;
 	for (int i = 0; i < c->nlisten; i++) {
 		struct listener *l = sup_listener_find(s, &c->listen[i]);
 
 		if (l != NULL) {
 			keep[l - s->listeners] = true;
 			l->conf.tls = c->listen[i].tls;   /* "tls" added or removed */
+			sup_listen_update_cc(l, &c->listen[i]);
 			continue;
 		}
 		if ((l = sup_listener_free_slot(s)) == NULL) {
@@ -191,6 +238,7 @@ sup_listen_inherit(struct sup *s)
 		for (int k = 0; k < s->conf.nlisten && !s->up.activated; k++)
 			if (sup_listen_matches(&s->conf.listen[k], &ss, sl))
 				l->conf = s->conf.listen[k];
+		strlcpy(l->conf.cc, "?", sizeof(l->conf.cc));   /* set again by the bind */
 		n++;
 	}
 	s->activated = s->up.activated;

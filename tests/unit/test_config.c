@@ -448,6 +448,29 @@ Test(config_listen, malformed)
 	set_fails("listen", "::1:80", "listen: an IPv6 address needs brackets, as in [::1]:8080");
 }
 
+Test(config_listen, cc_flag_names_a_congestion_control)
+{
+	set_ok("listen", "127.0.0.1:80 cc=cubic");
+	set_ok("listen", "127.0.0.1:443 tls cc=bbr proxy_protocol");
+	set_ok("listen", "127.0.0.1:81");
+	cr_assert_str_eq(cfg.listen[0].cc, "cubic");
+	cr_assert(cfg.listen[1].tls && cfg.listen[1].proxy_protocol);
+	cr_assert_str_eq(cfg.listen[1].cc, "bbr");
+	cr_assert_str_eq(cfg.listen[1].text, "127.0.0.1:443");
+	cr_assert_str_eq(cfg.listen[2].cc, "");
+}
+
+Test(config_listen, cc_flag_needs_a_kernel_style_name)
+{
+	set_fails("listen", "127.0.0.1:80 cc=", "listen: cc= expects a congestion control "
+	    "name such as cubic, reno or bbr (at most 15 characters), got \"\"");
+	set_fails("listen", "127.0.0.1:80 cc=Cubic", "listen: cc= expects a congestion control "
+	    "name such as cubic, reno or bbr (at most 15 characters), got \"Cubic\"");
+	set_fails("listen", "127.0.0.1:80 cc=abcdefghijklmnop", "listen: cc= expects a "
+	    "congestion control name such as cubic, reno or bbr (at most 15 characters), "
+	    "got \"abcdefghijklmnop\"");
+}
+
 Test(config_listen, bad_ipv6_address)
 {
 	set_fails("listen", "[1.2.3.4]:80", "listen: \"1.2.3.4\" is not an IPv6 address");

@@ -8,6 +8,8 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <string.h>
@@ -54,4 +56,81 @@ Test(listen, tcp_listener_options)
 	cr_assert_eq(strncmp(name, "127.0.0.1:", 10), 0, "%s", name);
 	cr_assert_neq(strcmp(name, "127.0.0.1:0"), 0);
 	close(fd);
+}
+
+/* A connection accepted on fd, from a client that sent one byte (the
+ * listener defers accepting until data arrives). */
+static int
+accept_one(int fd, int *client)
+{
+	struct sockaddr_in sa;
+	socklen_t len = sizeof(sa);
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+
+	cr_assert_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+	*client = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	cr_assert_eq(connect(*client, (struct sockaddr *)&sa, len), 0);
+	cr_assert_eq(write(*client, "G", 1), 1);
+	cr_assert_eq(poll(&pfd, 1, 5000), 1);
+	return accept4(fd, NULL, NULL, SOCK_CLOEXEC);
+}
+
+static void
+cc_of(int fd, char *buf, size_t len)
+{
+	socklen_t l = (socklen_t)len;
+
+	memset(buf, 0, len);
+	cr_assert_eq(getsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, buf, &l), 0);
+}
+
+Test(listen, cc_is_what_accepted_connections_use)
+{
+	struct config_listen cl;
+	char err[256] = "", cc[16];
+	int fd, client, conn;
+
+	loopback_any_port(&cl);
+	strcpy(cl.cc, "reno");
+	fd = listen_open(&cl, 16, err, sizeof(err));
+	cr_assert_geq(fd, 0, "%s", err);
+	conn = accept_one(fd, &client);
+	cr_assert_geq(conn, 0);
+	cc_of(conn, cc, sizeof(cc));
+	cr_assert_str_eq(cc, "reno");
+	close(conn);
+	close(client);
+	/* Set again on the open listener (a reload): the next one follows. */
+	cr_assert_eq(listen_set_cc(fd, "cubic"), 0);
+	conn = accept_one(fd, &client);
+	cc_of(conn, cc, sizeof(cc));
+	cr_assert_str_eq(cc, "cubic");
+	close(conn);
+	close(client);
+	close(fd);
+}
+
+Test(listen, unknown_cc_fails_the_bind_with_the_reason)
+{
+	struct config_listen cl;
+	char err[256] = "";
+
+	loopback_any_port(&cl);
+	strcpy(cl.cc, "nosuch");
+	cr_assert_eq(listen_open(&cl, 16, err, sizeof(err)), -1);
+	cr_assert_str_eq(err, "listen 127.0.0.1:0 cc=nosuch: this kernel has no such congestion "
+	    "control (see /proc/sys/net/ipv4/tcp_available_congestion_control)");
+}
+
+Test(listen, default_cc_is_the_kernels)
+{
+	char want[16] = "", got[16];
+	FILE *f = fopen("/proc/sys/net/ipv4/tcp_congestion_control", "r");
+
+	cr_assert_not_null(f);
+	cr_assert_not_null(fgets(want, sizeof(want), f));
+	fclose(f);
+	want[strcspn(want, "\n")] = '\0';
+	cr_assert_eq(listen_default_cc(got, sizeof(got)), 0);
+	cr_assert_str_eq(got, want);
 }

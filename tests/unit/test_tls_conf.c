@@ -38,7 +38,7 @@ Test(tls_conf, unknown_listen_flag_is_an_error)
 {
 	config_defaults(&cfg);
 	cr_assert_eq(set("listen", "127.0.0.1:8443 ssl"), -1);
-	cr_expect_str_eq(err, "t.conf:1: listen: unknown flag \"ssl\" after the address (expected \"tls\" or \"proxy_protocol\")");
+	cr_expect_str_eq(err, "t.conf:1: listen: unknown flag \"ssl\" after the address (expected \"tls\", \"proxy_protocol\" or \"cc=NAME\")");
 }
 
 Test(tls_conf, defaults_are_mozilla_intermediate)
