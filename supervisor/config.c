@@ -263,7 +263,7 @@ config_set_agent_listen(struct config *c, const struct config_key *k, const char
 	(void)k;
 	if (config_listen_parse(v, &c->agent, 1, msg, msglen) == -1)
 		return -1;
-	if (c->agent.tls || c->agent.proxy_protocol) {
+	if (c->agent.tls || c->agent.proxy_protocol || c->agent.cc[0] != '\0') {
 		config_errf(msg, msglen, "takes an address only, no flags");
 		return -1;
 	}

@@ -174,6 +174,7 @@ def test_trusted_list_covers_the_source(pp):
     ("listen = 127.0.0.1:0 proxy",
      'unknown flag "proxy" after the address (expected "tls", "proxy_protocol" or "cc=NAME")'),
     ("agent_listen = 127.0.0.1:0 tls", "takes an address only, no flags"),
+    ("agent_listen = 127.0.0.1:0 cc=cubic", "takes an address only, no flags"),
     ("proxy_protocol_from = 10.0.0.0/33", 'expected an address or ADDR/BITS, got "10.0.0.0/33"'),
     ("proxy_protocol_from = ,", "expected at least one address or ADDR/BITS"),
     ("agent_listen = nowhere:99999", "expected a port 0..65535"),
