@@ -146,7 +146,7 @@ config_listen_flags(const char *v, char *addr, size_t addrlen,
 	const char *p = v + n;
 
 	out->tls = out->proxy_protocol = false;
-	out->cc[0] = '\0';
+	memset(out->cc, 0, sizeof(out->cc));     /* copied whole to every address */
 	if (n >= addrlen) {
 		config_errf(msg, msglen, "address too long (at most %zu bytes)", addrlen - 1);
 		return -1;
