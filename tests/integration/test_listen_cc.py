@@ -38,6 +38,13 @@ def served_with(port):
     return names[0]
 
 
+def serve_cc_file(s, cc):
+    """The file served_with asks for, and a listen line with cc=."""
+    with open(os.path.join(s.root, "cc.txt"), "w") as f:
+        f.write("hi\n")
+    s.write_config(listen=f"127.0.0.1:{s.port} cc={cc}")
+
+
 def reloaded(s, generation_before):
     s.signal(signal.SIGHUP)
     wait_for(lambda: f"generation {generation_before + 1} ready" in s.error_log(), 15,
@@ -46,9 +53,7 @@ def reloaded(s, generation_before):
 
 def test_cc_flag_sets_what_connections_use_and_a_reload_changes_it(make_server):
     s = make_server(workers=1)
-    with open(os.path.join(s.root, "cc.txt"), "w") as f:
-        f.write("hi\n")
-    s.write_config(listen=f"127.0.0.1:{s.port} cc=reno")
+    serve_cc_file(s, "reno")
     s.start()
     assert served_with(s.port) == "reno"
 
@@ -81,9 +86,7 @@ def test_an_unknown_cc_fails_the_check_and_the_start(make_server):
 def test_a_binary_upgrade_applies_the_new_cc_to_the_inherited_socket(upgradable):  # noqa: F811
     u = upgradable(workers=1)
     s = u.srv
-    with open(os.path.join(s.root, "cc.txt"), "w") as f:
-        f.write("hi\n")
-    s.write_config(listen=f"127.0.0.1:{s.port} cc=reno")
+    serve_cc_file(s, "reno")
     u.start()
     assert served_with(s.port) == "reno"
     s.write_config(listen=f"127.0.0.1:{s.port} cc=cubic")
