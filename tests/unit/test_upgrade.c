@@ -154,15 +154,23 @@ channel(struct upgrade *u, int *old)
 	*old = sv[0];
 }
 
+/* An old supervisor's key ring, the upgrade channel between the two sides
+ * and an empty state for the new one. */
+static void
+handover(struct tls_state *old, struct upgrade *u, int *fd, struct tls_state *new)
+{
+	old_ring(old);
+	channel(u, fd);
+	memset(new, 0, sizeof(*new));
+}
+
 Test(upgrade_keys, ring_schedule_and_count_are_taken_over)
 {
 	struct tls_state old, new;
 	struct upgrade u;
 	int fd;
 
-	old_ring(&old);
-	channel(&u, &fd);
-	memset(&new, 0, sizeof(new));
+	handover(&old, &u, &fd, &new);
 	upgrade_send_keys(fd, &old, 1000);
 	/* Another clock on the new side (5000): the rotation is still 25 s
 	 * away, not a full interval. */
@@ -188,9 +196,7 @@ Test(upgrade_keys, a_rotation_overdue_happens_at_once_not_an_interval_later)
 	struct upgrade u;
 	int fd;
 
-	old_ring(&old);
-	channel(&u, &fd);
-	memset(&new, 0, sizeof(new));
+	handover(&old, &u, &fd, &new);
 	upgrade_send_keys(fd, &old, 90000);       /* past rotate_ms */
 	cr_assert_eq(upgrade_take_keys(&u, &new, 100), 1);
 	cr_expect_eq(new.rotate_ms, 100);
