@@ -589,7 +589,8 @@ conn_ctx_init(struct conn_ctx *cx, struct loop *l, const struct worker_params *p
 	cx->params = p;
 	cx->alog = alog;
 	cx->max_head = CONN_RBUF;
-	cx->max_conns = fdlimit_conns(p->max_connections, p->nlisten, fdlimit_current());
+	cx->max_conns = fdlimit_conns(p->max_connections, p->open_file_cache,
+	    p->nlisten, fdlimit_current());
 	cx->rctx.params = p;
 	cx->rctx.fc = fc;
 	cx->rctx.rootfd = rootfd;

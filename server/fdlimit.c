@@ -33,10 +33,28 @@ fdlimit_raise(void)
 }
 
 int
-fdlimit_conns(int max_connections, int nlisten, long nofile)
+fdlimit_file_cache(int open_file_cache, int max_connections, int nlisten,
+    long nofile)
 {
-	long reserve = FDLIMIT_FIXED + FDLIMIT_FILE_CACHE + FDLIMIT_SPARE + nlisten;
-	long room = nofile - reserve;
+	long room = nofile - FDLIMIT_FIXED - FDLIMIT_SPARE - nlisten - max_connections;
+
+	if (room < FDLIMIT_FILE_CACHE)
+		room = FDLIMIT_FILE_CACHE;
+	return room < open_file_cache ? (int)room : open_file_cache;
+}
+
+long
+fdlimit_reserve(int open_file_cache, int max_connections, int nlisten, long nofile)
+{
+	return FDLIMIT_FIXED + FDLIMIT_SPARE + nlisten +
+	    fdlimit_file_cache(open_file_cache, max_connections, nlisten, nofile);
+}
+
+int
+fdlimit_conns(int max_connections, int open_file_cache, int nlisten, long nofile)
+{
+	long room = nofile - fdlimit_reserve(open_file_cache, max_connections,
+	    nlisten, nofile);
 
 	if (max_connections > 0 && room > max_connections)
 		room = max_connections;

@@ -16,6 +16,7 @@
 struct file_cache {
 	int rootfd;
 	int n;
+	int fresh;                 /* slots handed out so far: the rest untouched */
 	int probe;                 /* look for precompressed siblings */
 	int hand;                  /* clock hand */
 	struct dir_cache *dirs;    /* what each directory holds (dircache.h) */
@@ -62,11 +63,8 @@ file_cache_new(int rootfd, int n)
 	}
 	for (i = 0; i < (int)nb; i++)
 		fc->buckets[i] = -1;
-	for (i = 0; i < fc->n; i++) {
-		fc->entries[i].fd = -1;
-		fc->entries[i].next = -1;
-		fc->entries[i].body = NULL;
-	}
+	/* Slots are set up as first used (file_victim): a large cache costs
+	 * no memory until it fills. */
 	return fc;
 }
 
@@ -77,7 +75,7 @@ file_cache_free(struct file_cache *fc)
 
 	if (fc == NULL)
 		return;
-	for (i = 0; fc->entries != NULL && i < fc->n; i++) {
+	for (i = 0; fc->entries != NULL && i < fc->fresh; i++) {
 		if (fc->entries[i].fd != -1)
 			close(fc->entries[i].fd);
 	}
@@ -201,13 +199,20 @@ file_lookup(struct file_cache *fc, const char *rel, size_t len, uint32_t h, int 
 	return NULL;
 }
 
-/* The clock: the first unpinned slot whose reference bit is clear. */
+/* A slot never used while there is one, then the clock: the first
+ * unpinned slot whose reference bit is clear. */
 static struct file_entry *
 file_victim(struct file_cache *fc)
 {
 	struct file_entry *e;
 	int step;
 
+	if (fc->fresh < fc->n) {
+		e = &fc->entries[fc->fresh++];
+		e->fd = -1;
+		e->next = -1;
+		return e;
+	}
 	for (step = 0; step < 2 * fc->n; step++) {
 		e = &fc->entries[fc->hand];
 		fc->hand = (fc->hand + 1) % fc->n;
@@ -489,7 +494,7 @@ file_cache_drop_all(struct file_cache *fc)
 {
 	int i;
 
-	for (i = 0; i < fc->n; i++) {
+	for (i = 0; i < fc->fresh; i++) {
 		struct file_entry *e = &fc->entries[i];
 
 		if (!e->hashed)

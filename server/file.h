@@ -9,7 +9,10 @@
  * so in a settled directory it costs a stat of the directory, the open
  * and its fstat.
  *
- * Entries are allocated once at init. A hit is revalidated with fstatat at
+ * Entries are allocated once at init, and their pages touched only as they
+ * are first used, so a cache sized for every file a site has (the worker's
+ * descriptor budget allows open_file_cache entries) costs memory only for
+ * the files served: the entry, and a small file's body. A hit is revalidated with fstatat at
  * most once per FILE_CHECK_MS: a changed inode, size or mtime drops it and
  * the file is opened again. Entries in use by a response are pinned (refs);
  * one that goes stale while pinned is unhashed and closed by its last put.

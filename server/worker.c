@@ -315,6 +315,24 @@ worker_timer_init(struct worker *w, struct loop_timer *t, loop_timer_cb *cb, int
 		loop_timer_add(w->loop, t, ms);
 }
 
+/* The open-file cache the descriptor budget allows. Its bodies are one
+ * reservation of entries × 16 KiB, touched only as files use them; where
+ * the address space is capped too low for that, the floor still serves. */
+static struct file_cache *
+worker_file_cache(int rootfd, const struct worker_params *p)
+{
+	int n = fdlimit_file_cache(p->open_file_cache, p->max_connections,
+	    p->nlisten, fdlimit_current());
+	struct file_cache *fc = file_cache_new(rootfd, n);
+
+	if (fc == NULL && n > FDLIMIT_FILE_CACHE) {
+		log_warnx("open-file cache of %d entries: out of memory; %d instead",
+		    n, FDLIMIT_FILE_CACHE);
+		fc = file_cache_new(rootfd, FDLIMIT_FILE_CACHE);
+	}
+	return fc;
+}
+
 static int
 worker_init(struct worker *w, const struct worker_params *p)
 {
@@ -338,7 +356,7 @@ worker_init(struct worker *w, const struct worker_params *p)
 		accesslog_open(&w->alog, "off");
 	}
 	what = "file cache";
-	if ((w->fc = file_cache_new(w->rootfd, FDLIMIT_FILE_CACHE)) == NULL)
+	if ((w->fc = worker_file_cache(w->rootfd, p)) == NULL)
 		goto fail;
 	file_cache_probe_siblings(w->fc, p->site.precompressed);
 	if (p->site.mime_types[0] != '\0' && mimefile_load(p->site.mime_types, NULL, 0) == -1)

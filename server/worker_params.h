@@ -43,6 +43,7 @@ struct worker_params {
 	int header_timeout_ms;
 	int send_timeout_ms;
 	int max_connections;
+	int open_file_cache;     /* entries asked for: fdlimit_file_cache() */
 	long max_requests;       /* 0 = never recycle; jitter already applied */
 
 	int heartbeat_interval_ms;

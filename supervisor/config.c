@@ -313,6 +313,9 @@ const struct config_key config_keys[] = {
 	{ "max_requests", config_set_int, OFF(max_requests), 0, LONG_MAX, "N" },
 	{ "max_requests_jitter", config_set_int, OFF(max_requests_jitter), 0, LONG_MAX, "N" },
 	{ "max_connections", config_set_int, OFF(max_connections), 1, 1048576, "N" },
+	/* Each entry may keep a body of up to FILE_BODY_MAX (16 KiB): the
+	 * ceiling bounds what the cache can ever take, 1 GiB a worker. */
+	{ "open_file_cache", config_set_int, OFF(open_file_cache), 1, 65536, "N" },
 	{ "backlog", config_set_int, OFF(backlog), 1, 65535, "N" },
 	{ "precompressed", config_set_bool, OFF(site.precompressed), 0, 0, "on|off" },
 	{ "cache_control", config_set_site_list, 0, 0, 0, 0, "GLOB VALUE",
@@ -387,6 +390,7 @@ config_defaults(struct config *c)
 	c->worker_timeout_ms = 30000;
 	c->upgrade_timeout_ms = 30000;
 	c->max_connections = 1024;
+	c->open_file_cache = 16384;
 	c->backlog = 511;
 	site_defaults(&c->site);
 	config_proxy_from_parse(CONFIG_PROXY_FROM_DEFAULT, c->proxy_from, &c->nproxy_from,

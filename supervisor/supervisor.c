@@ -481,11 +481,16 @@ sup_fd_budget(struct sup *s)
 	int nlisten = sup_listen_fds(s, fds);
 	long need = 2L * s->conf.max_workers + SUP_MAX_LISTENERS + 64;
 
+	const struct config *c = &s->conf;
+
 	log_info("descriptors: limit %ld; per-worker connection limit %d "
-	    "(max_connections %d, %d kept in reserve)", nofile,
-	    fdlimit_conns(s->conf.max_connections, nlisten, nofile),
-	    s->conf.max_connections, FDLIMIT_FIXED + FDLIMIT_FILE_CACHE +
-	    FDLIMIT_SPARE + nlisten);
+	    "(max_connections %d, %ld kept in reserve); open-file cache %d "
+	    "(open_file_cache %d)", nofile,
+	    fdlimit_conns(c->max_connections, c->open_file_cache, nlisten, nofile),
+	    c->max_connections,
+	    fdlimit_reserve(c->open_file_cache, c->max_connections, nlisten, nofile),
+	    fdlimit_file_cache(c->open_file_cache, c->max_connections, nlisten, nofile),
+	    c->open_file_cache);
 	if (nofile < need)
 		log_warnx("open file limit %ld is below the %ld that max_workers = %d "
 		    "needs at a reload; raise LimitNOFILE", nofile, need, s->conf.max_workers);

@@ -8,6 +8,7 @@ import errno
 import json
 import os
 import re
+import resource
 import select
 import shutil
 import signal
@@ -15,6 +16,7 @@ import socket
 import subprocess
 import tempfile
 import time
+from unittest import mock
 
 import pytest
 
@@ -111,6 +113,17 @@ def ctx_switches(pid):
     with open(f"/proc/{pid}/status") as f:
         out = dict(line.split(":", 1) for line in f if "ctxt_switches" in line)
     return int(out["voluntary_ctxt_switches"]), int(out["nonvoluntary_ctxt_switches"])
+
+
+def start_with_nofile(server, soft, hard):
+    """Starts server with RLIMIT_NOFILE (soft, hard), as `ulimit -n` would."""
+    real = subprocess.Popen
+
+    def popen(*a, **k):
+        k["preexec_fn"] = lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+        return real(*a, **k)
+    with mock.patch.object(subprocess, "Popen", popen):
+        server.start()
 
 
 def fd_count(pid):

@@ -6,15 +6,13 @@ without a head is proved by fault injection in tests/unit/test_http_sweep.c.)"""
 import os
 import platform
 import re
-import resource
 import socket
 import subprocess
 import sys
 import time
-from unittest import mock
 
 from conftest import (HttpClient, children, http_request, raw_exchange, read_response,
-                      _Reader, socket_inodes, tcp_sockets, wait_for)
+                      _Reader, socket_inodes, start_with_nofile, tcp_sockets, wait_for)
 
 
 def raw_response(port, data):
@@ -234,17 +232,6 @@ RESERVE = 32 + 256 + 64 + 1   # fixed, file cache, spare, one listener
 LIMIT = HARD - RESERVE
 
 
-def start_with_nofile(server, soft, hard):
-    """Starts server with RLIMIT_NOFILE (soft, hard), as `ulimit -n` would."""
-    real = subprocess.Popen
-
-    def popen(*a, **k):
-        k["preexec_fn"] = lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
-        return real(*a, **k)
-    with mock.patch.object(subprocess, "Popen", popen):
-        server.start()
-
-
 def open_files_limit(pid):
     with open(f"/proc/{pid}/limits") as f:
         for line in f:
@@ -272,7 +259,8 @@ def test_descriptor_reserve_keeps_files_openable(make_server):
     assert open_files_limit(s.pid) == [HARD, HARD]
     assert open_files_limit(worker) == [HARD, HARD]
     assert (f"descriptors: limit {HARD}; per-worker connection limit {LIMIT} "
-            f"(max_connections 1024, {RESERVE} kept in reserve)") in s.error_log()
+            f"(max_connections 1024, {RESERVE} kept in reserve); "
+            f"open-file cache 256 (open_file_cache 16384)") in s.error_log()
     first = HttpClient(s.port)
     idle = []
     try:

@@ -1,0 +1,69 @@
+"""The open-file cache takes what the descriptor budget leaves beside
+max_connections, up to open_file_cache entries: a worker keeps that many
+files open (and small ones in memory) instead of the fixed 256 it had, so
+a site of a few thousand files is served without opening any of them again
+(issue 18, the many-files row)."""
+import os
+import signal
+
+from conftest import HttpClient, start_with_nofile, wait_for, fd_links
+
+FILES = 300            # more than the old fixed cache of 256
+NOFILE = 4096          # room: 4096 - 32 fixed - 64 spare - 1 listener - 1024 conns
+
+
+def site(make_server, **keys):
+    s = make_server(workers=1, **keys)
+    os.makedirs(os.path.join(s.root, "many"))
+    for i in range(FILES):
+        with open(os.path.join(s.root, "many", f"f{i:03d}.txt"), "wb") as f:
+            f.write(f"file {i}\n".encode() * (i + 1))
+    return s
+
+
+def walk(s, passes=1):
+    """GETs every file over one connection, checking each body."""
+    with HttpClient(s.port) as c:
+        for _ in range(passes):
+            for i in range(FILES):
+                r = c.request(f"/many/f{i:03d}.txt")
+                assert (r.status, r.body) == (200, f"file {i}\n".encode() * (i + 1))
+
+
+def files_held(s, worker):
+    many = os.path.join(s.root, "many") + "/"
+    return sum(1 for link in fd_links(worker) if link.startswith(many))
+
+
+def test_a_worker_keeps_every_file_of_a_site_open(make_server):
+    s = site(make_server)
+    start_with_nofile(s, NOFILE, NOFILE)
+    worker = s.wait_workers(1)[0]
+    assert ("per-worker connection limit 1024 (max_connections 1024, "
+            f"{NOFILE - 1024} kept in reserve); open-file cache {NOFILE - 1024 - 97} "
+            "(open_file_cache 16384)") in s.error_log()
+    walk(s, passes=2)
+    assert files_held(s, worker) == FILES
+
+
+def test_open_file_cache_bounds_what_a_worker_holds(make_server):
+    s = site(make_server, open_file_cache=20)
+    start_with_nofile(s, NOFILE, NOFILE)
+    worker = s.wait_workers(1)[0]
+    assert ("(max_connections 1024, 117 kept in reserve); "
+            "open-file cache 20 (open_file_cache 20)") in s.error_log()
+    walk(s, passes=2)    # the second pass reopens what the first evicted
+    assert files_held(s, worker) == 20
+
+
+def test_a_reload_resizes_the_cache(make_server):
+    s = site(make_server, open_file_cache=20)
+    start_with_nofile(s, NOFILE, NOFILE)
+    old = s.wait_workers(1)[0]
+    s.write_config(open_file_cache=50)
+    s.signal(signal.SIGHUP)
+    wait_for(lambda: s.workers() and s.workers()[0] != old, 15,
+             what="a worker of the new generation")
+    worker = s.wait_workers(1)[0]
+    walk(s)
+    assert files_held(s, worker) == 50
