@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "server/dircache.h"
@@ -24,7 +25,7 @@ struct file_cache {
 	uint32_t mask;             /* buckets - 1 */
 	int *buckets;
 	struct file_entry *entries;
-	char *bodies;              /* n * FILE_BODY_MAX, touched only when used */
+	char *bodies;              /* n * FILE_BODY_MAX, mapped, touched only when used */
 };
 
 static uint32_t
@@ -54,7 +55,12 @@ file_cache_new(int rootfd, int n)
 	fc->mask = nb - 1;
 	fc->buckets = malloc(nb * sizeof(*fc->buckets));
 	fc->entries = calloc(fc->n, sizeof(*fc->entries));
-	fc->bodies = malloc((size_t)fc->n * FILE_BODY_MAX);
+	/* Mapped, not malloc'd: page-aligned, a 4 KiB body is one page, not
+	 * two; the reservation is address space, not memory. */
+	fc->bodies = mmap(NULL, (size_t)fc->n * FILE_BODY_MAX, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (fc->bodies == MAP_FAILED)
+		fc->bodies = NULL;
 	fc->dirs = dir_cache_new(rootfd);
 	if (fc->buckets == NULL || fc->entries == NULL || fc->bodies == NULL ||
 	    fc->dirs == NULL) {
@@ -81,7 +87,8 @@ file_cache_free(struct file_cache *fc)
 	}
 	free(fc->buckets);
 	free(fc->entries);
-	free(fc->bodies);
+	if (fc->bodies != NULL)
+		munmap(fc->bodies, (size_t)fc->n * FILE_BODY_MAX);
 	dir_cache_free(fc->dirs);
 	free(fc);
 }
