@@ -407,6 +407,7 @@ file_insert(struct file_cache *fc, const char *rel, size_t len, uint32_t h,
 		free(bodybuf);
 	}
 	e->checked_ms = now_ms;
+	e->used_ms = now_ms;
 	e->refs = 1;
 	e->used = 1;
 	if (len < FILE_KEY_MAX) {
@@ -456,6 +457,7 @@ file_get(struct file_cache *fc, const char *rel, size_t len, int enc,
 		if (now_ms - e->checked_ms < FILE_CHECK_MS ||
 		    file_cache_revalidate(fc, e, now_ms) == 0) {
 			e->used = 1;
+			e->used_ms = now_ms;
 			*out = e;
 			return 0;
 		}
@@ -510,4 +512,21 @@ file_cache_drop_all(struct file_cache *fc)
 		if (e->refs == 0)
 			file_release(fc, e);
 	}
+}
+
+int
+file_cache_sweep(struct file_cache *fc, int64_t now_ms, int64_t idle_ms)
+{
+	int i, closed = 0;
+
+	for (i = 0; i < fc->fresh; i++) {
+		struct file_entry *e = &fc->entries[i];
+
+		if (!e->hashed || e->refs > 0 || now_ms - e->used_ms <= idle_ms)
+			continue;
+		file_unhash(fc, e);
+		file_release(fc, e);
+		closed++;
+	}
+	return closed;
 }

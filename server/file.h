@@ -12,8 +12,11 @@
  * Entries are allocated once at init, and their pages touched only as they
  * are first used, so a cache sized for every file a site has (the worker's
  * descriptor budget allows open_file_cache entries) costs memory only for
- * the files served: the entry, and a small file's body. A hit is revalidated with fstatat at
- * most once per FILE_CHECK_MS: a changed inode, size or mtime drops it and
+ * the files served: the entry, and a small file's body. An entry not asked
+ * for in open_file_cache_inactive is closed by file_cache_sweep, so a file
+ * removed from the root does not keep its disk space for long.
+ *
+ * A hit is revalidated with fstatat at most once per FILE_CHECK_MS: a changed inode, size or mtime drops it and
  * the file is opened again. Entries in use by a response are pinned (refs);
  * one that goes stale while pinned is unhashed and closed by its last put.
  * Eviction is the clock algorithm over unpinned entries. When every slot is
@@ -56,6 +59,7 @@ struct file_entry {
 	size_t keylen;
 	uint32_t hash;
 	int64_t checked_ms;
+	int64_t used_ms;           /* last asked for: file_cache_sweep */
 	int refs;
 	int hashed;
 	int oneoff;
@@ -91,6 +95,9 @@ void file_cache_put(struct file_cache *fc, struct file_entry *e);
 int file_cache_revalidate(struct file_cache *fc, struct file_entry *e, int64_t now_ms);
 /* Drops every entry (REOPEN_LOGS, reload): pinned ones close on their put. */
 void file_cache_drop_all(struct file_cache *fc);
+/* Closes every unpinned entry last asked for before now_ms - idle_ms;
+ * returns how many. */
+int file_cache_sweep(struct file_cache *fc, int64_t now_ms, int64_t idle_ms);
 /* Entries currently hashed (tests). */
 int file_cache_count(const struct file_cache *fc);
 /* The directory cache that spares a miss its type check and sibling

@@ -32,6 +32,7 @@
 #define WORKER_DEFAULT_INTERVAL_MS 1000
 #define WORKER_ORPHAN_GRACE_MS 30000  /* drain time when the supervisor is gone */
 #define WORKER_FLUSH_MS 1000
+#define WORKER_SWEEP_MIN_MS 50         /* however short open_file_cache_inactive is */
 
 struct worker {
 	const struct worker_params *p;
@@ -44,7 +45,7 @@ struct worker {
 	struct conn_ctx cx;
 	struct loop_io chan;
 	struct loop_io sig;
-	struct loop_timer heartbeat, stats, flush, deadline;
+	struct loop_timer heartbeat, stats, flush, deadline, sweep;
 	int ready;                 /* initialised: connections and stats to wind up */
 	int stopping;
 	int done;                  /* leave the loop */
@@ -125,6 +126,25 @@ worker_flush_tick(struct loop *l, struct loop_timer *t)
 
 	worker_flush_log(w);
 	loop_timer_add(l, t, WORKER_FLUSH_MS);
+}
+
+/* Twice per open_file_cache_inactive: an idle entry is closed between
+ * one and one and a half times that after its last use. */
+static int
+worker_sweep_ms(const struct worker_params *p)
+{
+	int ms = p->open_file_cache_inactive_ms / 2;
+
+	return ms < WORKER_SWEEP_MIN_MS ? WORKER_SWEEP_MIN_MS : ms;
+}
+
+static void
+worker_sweep_tick(struct loop *l, struct loop_timer *t)
+{
+	struct worker *w = t->data;
+
+	file_cache_sweep(w->fc, loop_now(l), w->p->open_file_cache_inactive_ms);
+	loop_timer_add(l, t, worker_sweep_ms(w->p));
 }
 
 static void
@@ -380,6 +400,7 @@ worker_init(struct worker *w, const struct worker_params *p)
 	worker_timer_init(w, &w->stats, worker_stats_tick, interval(p->stats_interval_ms));
 	worker_timer_init(w, &w->flush, worker_flush_tick, WORKER_FLUSH_MS);
 	worker_timer_init(w, &w->deadline, worker_deadline, -1);
+	worker_timer_init(w, &w->sweep, worker_sweep_tick, worker_sweep_ms(p));
 	memset(&m, 0, sizeof(m));
 	m.u.ready.slot = (uint32_t)p->slot;
 	m.u.ready.generation = p->generation;

@@ -44,6 +44,7 @@ struct worker_params {
 	int send_timeout_ms;
 	int max_connections;
 	int open_file_cache;     /* entries asked for: fdlimit_file_cache() */
+	int open_file_cache_inactive_ms;
 	long max_requests;       /* 0 = never recycle; jitter already applied */
 
 	int heartbeat_interval_ms;

@@ -316,6 +316,8 @@ const struct config_key config_keys[] = {
 	/* Each entry may keep a body of up to FILE_BODY_MAX (16 KiB): the
 	 * ceiling bounds what the cache can ever take, 1 GiB a worker. */
 	{ "open_file_cache", config_set_int, OFF(open_file_cache), 1, 65536, "N" },
+	{ "open_file_cache_inactive", config_set_duration, OFF(open_file_cache_inactive_ms),
+	    1, MS_MAX, "TIME" },
 	{ "backlog", config_set_int, OFF(backlog), 1, 65535, "N" },
 	{ "precompressed", config_set_bool, OFF(site.precompressed), 0, 0, "on|off" },
 	{ "cache_control", config_set_site_list, 0, 0, 0, 0, "GLOB VALUE",
@@ -391,6 +393,7 @@ config_defaults(struct config *c)
 	c->upgrade_timeout_ms = 30000;
 	c->max_connections = 1024;
 	c->open_file_cache = 16384;
+	c->open_file_cache_inactive_ms = 60000;   /* nginx's inactive= */
 	c->backlog = 511;
 	site_defaults(&c->site);
 	config_proxy_from_parse(CONFIG_PROXY_FROM_DEFAULT, c->proxy_from, &c->nproxy_from,

@@ -66,6 +66,7 @@ struct config {
 	long max_requests_jitter;
 	int max_connections;
 	int open_file_cache;           /* entries per worker, within the fd budget */
+	int open_file_cache_inactive_ms; /* an entry not asked for this long is closed */
 	int backlog;
 	struct site_opts site;        /* static-site options: precompressed ... mime_types */
 	/* Behind a balancer (parsed in config_scale.c). */

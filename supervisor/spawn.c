@@ -91,6 +91,7 @@ spawn_params(const struct spawn_args *a, int chan, mqd_t q, struct worker_params
 	p->send_timeout_ms = c->send_timeout_ms;
 	p->max_connections = c->max_connections;
 	p->open_file_cache = c->open_file_cache;
+	p->open_file_cache_inactive_ms = c->open_file_cache_inactive_ms;
 	p->max_requests = c->max_requests;
 	if (c->max_requests > 0 && c->max_requests_jitter > 0)
 		p->max_requests += (long)arc4random_uniform(

@@ -5,6 +5,7 @@ a site of a few thousand files is served without opening any of them again
 (issue 18, the many-files row)."""
 import os
 import signal
+import time
 
 from conftest import SANITIZED, HttpClient, fd_links, start_with_nofile, wait_for
 
@@ -95,3 +96,30 @@ def test_a_cached_page_sized_file_costs_one_page_and_its_entry(make_server):
     # ASan adds its shadow of every byte written and its own bookkeeping.
     per_file = 7.5 if SANITIZED else 4 + 1
     assert 999 * 4 <= grown <= 999 * per_file + 256, grown
+
+
+def test_a_file_not_asked_for_is_closed_so_its_space_comes_back(make_server):
+    s = make_server(workers=1, open_file_cache_inactive="300ms")
+    gone = os.path.join(s.root, "gone.bin")
+    kept = os.path.join(s.root, "kept.txt")
+    with open(gone, "wb") as f:
+        f.write(b"x" * (1 << 20))
+    with open(kept, "wb") as f:
+        f.write(b"kept\n")
+    s.start()
+    worker = s.wait_workers(1)[0]
+    with HttpClient(s.port) as c:
+        assert c.request("/gone.bin").status == 200
+        assert c.request("/kept.txt").status == 200
+        assert f"{gone}" in fd_links(worker)
+        os.unlink(gone)
+        # Deleted but still open: its blocks stay allocated until closed.
+        assert f"{gone} (deleted)" in fd_links(worker)
+        # kept.txt stays in use all along, gone.bin is never asked for again.
+        for _ in range(40):
+            assert c.request("/kept.txt").body == b"kept\n"
+            if f"{gone} (deleted)" not in fd_links(worker):
+                break
+            time.sleep(0.05)
+        assert f"{gone} (deleted)" not in fd_links(worker)
+        assert f"{kept}" in fd_links(worker)

@@ -247,3 +247,24 @@ Test(filecache, drop_all)
 	file_cache_put(fc, a);
 	cr_assert_eq(a->fd, -1);
 }
+
+Test(filecache, sweep_closes_what_was_not_asked_for_lately)
+{
+	struct file_entry *b;
+
+	file_cache_put(fc, get("a.txt", 0));
+	b = get("b.css", 0);
+	file_cache_put(fc, get("a.txt", 950));    /* a hit counts as a use */
+	cr_assert_eq(file_cache_sweep(fc, 1500, 1000), 0, "nothing idle 1 s yet");
+	cr_assert_eq(file_cache_sweep(fc, 1901, 1000), 0, "b is pinned: kept");
+	file_cache_put(fc, b);
+	cr_assert_eq(file_cache_sweep(fc, 1901, 1000), 1, "b idle, now unpinned");
+	cr_assert_eq(file_cache_count(fc), 1);
+	cr_assert_eq(file_cache_sweep(fc, 1901, 1000), 0, "a used at 950");
+	cr_assert_eq(file_cache_sweep(fc, 1901, 950), 1);
+	cr_assert_eq(file_cache_count(fc), 0);
+	/* A swept slot serves again. */
+	file_cache_put(fc, get("c.js", 2000));
+	file_cache_put(fc, get("b.css", 2000));
+	cr_assert_eq(file_cache_count(fc), 2);
+}
