@@ -115,15 +115,25 @@ def ctx_switches(pid):
     return int(out["voluntary_ctxt_switches"]), int(out["nonvoluntary_ctxt_switches"])
 
 
-def start_with_nofile(server, soft, hard):
-    """Starts server with RLIMIT_NOFILE (soft, hard), as `ulimit -n` would."""
+def start_with_rlimits(server, limits):
+    """Starts server under limits ({resource.RLIMIT_X: (soft, hard)}), as
+    `ulimit` would."""
     real = subprocess.Popen
 
+    def preexec():
+        for which, pair in limits.items():
+            resource.setrlimit(which, pair)
+
     def popen(*a, **k):
-        k["preexec_fn"] = lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+        k["preexec_fn"] = preexec
         return real(*a, **k)
     with mock.patch.object(subprocess, "Popen", popen):
         server.start()
+
+
+def start_with_nofile(server, soft, hard):
+    """Starts server with RLIMIT_NOFILE (soft, hard), as `ulimit -n` would."""
+    start_with_rlimits(server, {resource.RLIMIT_NOFILE: (soft, hard)})
 
 
 def fd_count(pid):

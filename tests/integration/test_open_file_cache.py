@@ -4,10 +4,14 @@ files open (and small ones in memory) instead of the fixed 256 it had, so
 a site of a few thousand files is served without opening any of them again
 (issue 18, the many-files row)."""
 import os
+import resource
 import signal
 import time
 
-from conftest import SANITIZED, HttpClient, fd_links, start_with_nofile, wait_for
+import pytest
+
+from conftest import (SANITIZED, HttpClient, fd_links, start_with_nofile, start_with_rlimits,
+                      wait_for)
 
 FILES = 300            # more than the old fixed cache of 256
 NOFILE = 4096          # room: 4096 - 32 fixed - 64 spare - 1 listener - 1024 conns
@@ -123,3 +127,19 @@ def test_a_file_not_asked_for_is_closed_so_its_space_comes_back(make_server):
             time.sleep(0.05)
         assert f"{gone} (deleted)" not in fd_links(worker)
         assert f"{kept}" in fd_links(worker)
+
+
+@pytest.mark.skipif(SANITIZED, reason="ASan reserves terabytes of address space")
+def test_too_little_address_space_falls_back_to_the_floor(make_server):
+    # The cache asks for 16,384 bodies of 16 KiB in one mapping (256 MiB of
+    # address space); under a 200 MiB RLIMIT_AS that fails, and the worker
+    # says so and serves with the 256 entries the budget always had.
+    s = site(make_server)
+    limit = 200 << 20
+    start_with_rlimits(s, {resource.RLIMIT_NOFILE: (20000, 20000),
+                           resource.RLIMIT_AS: (limit, limit)})
+    worker = s.wait_workers(1)[0]
+    walk(s)
+    assert files_held(s, worker) == 256
+    assert ("open-file cache of 16384 entries: out of memory; 256 instead"
+            in s.error_log())
