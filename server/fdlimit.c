@@ -33,7 +33,7 @@ fdlimit_raise(void)
 }
 
 int
-fdlimit_file_cache(int open_file_cache, int max_connections, int nlisten,
+fdlimit_file_cache(int max_connections, int open_file_cache, int nlisten,
     long nofile)
 {
 	long room = nofile - FDLIMIT_FIXED - FDLIMIT_SPARE - nlisten - max_connections;
@@ -44,16 +44,16 @@ fdlimit_file_cache(int open_file_cache, int max_connections, int nlisten,
 }
 
 long
-fdlimit_reserve(int open_file_cache, int max_connections, int nlisten, long nofile)
+fdlimit_reserve(int max_connections, int open_file_cache, int nlisten, long nofile)
 {
 	return FDLIMIT_FIXED + FDLIMIT_SPARE + nlisten +
-	    fdlimit_file_cache(open_file_cache, max_connections, nlisten, nofile);
+	    fdlimit_file_cache(max_connections, open_file_cache, nlisten, nofile);
 }
 
 int
 fdlimit_conns(int max_connections, int open_file_cache, int nlisten, long nofile)
 {
-	long room = nofile - fdlimit_reserve(open_file_cache, max_connections,
+	long room = nofile - fdlimit_reserve(max_connections, open_file_cache,
 	    nlisten, nofile);
 
 	if (max_connections > 0 && room > max_connections)

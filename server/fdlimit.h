@@ -28,11 +28,11 @@ long fdlimit_raise(void);
 /* The soft RLIMIT_NOFILE now (LONG_MAX when unlimited). */
 long fdlimit_current(void);
 /* The entries of one worker's open-file cache (see above). */
-int fdlimit_file_cache(int open_file_cache, int max_connections, int nlisten,
+int fdlimit_file_cache(int max_connections, int open_file_cache, int nlisten,
     long nofile);
 /* The descriptors kept out of the connections' share: the fixed ones, the
  * open-file cache, the spare and the listeners. */
-long fdlimit_reserve(int open_file_cache, int max_connections, int nlisten,
+long fdlimit_reserve(int max_connections, int open_file_cache, int nlisten,
     long nofile);
 /* The connections one worker may hold: max_connections, or less when the
  * fd limit nofile minus the reserve allows less; at least 1. */

@@ -341,7 +341,7 @@ worker_timer_init(struct worker *w, struct loop_timer *t, loop_timer_cb *cb, int
 static struct file_cache *
 worker_file_cache(int rootfd, const struct worker_params *p)
 {
-	int n = fdlimit_file_cache(p->open_file_cache, p->max_connections,
+	int n = fdlimit_file_cache(p->max_connections, p->open_file_cache,
 	    p->nlisten, fdlimit_current());
 	struct file_cache *fc = file_cache_new(rootfd, n);
 

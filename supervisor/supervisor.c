@@ -476,24 +476,23 @@ fail:
 static void
 sup_fd_budget(struct sup *s)
 {
+	const struct config *c = &s->conf;
 	int fds[WORKER_MAX_LISTEN];
 	long nofile = fdlimit_raise();
 	int nlisten = sup_listen_fds(s, fds);
-	long need = 2L * s->conf.max_workers + SUP_MAX_LISTENERS + 64;
-
-	const struct config *c = &s->conf;
+	long need = 2L * c->max_workers + SUP_MAX_LISTENERS + 64;
 
 	log_info("descriptors: limit %ld; per-worker connection limit %d "
 	    "(max_connections %d, %ld kept in reserve); open-file cache %d "
 	    "(open_file_cache %d)", nofile,
 	    fdlimit_conns(c->max_connections, c->open_file_cache, nlisten, nofile),
 	    c->max_connections,
-	    fdlimit_reserve(c->open_file_cache, c->max_connections, nlisten, nofile),
-	    fdlimit_file_cache(c->open_file_cache, c->max_connections, nlisten, nofile),
+	    fdlimit_reserve(c->max_connections, c->open_file_cache, nlisten, nofile),
+	    fdlimit_file_cache(c->max_connections, c->open_file_cache, nlisten, nofile),
 	    c->open_file_cache);
 	if (nofile < need)
 		log_warnx("open file limit %ld is below the %ld that max_workers = %d "
-		    "needs at a reload; raise LimitNOFILE", nofile, need, s->conf.max_workers);
+		    "needs at a reload; raise LimitNOFILE", nofile, need, c->max_workers);
 }
 
 static int
