@@ -115,6 +115,12 @@ def ctx_switches(pid):
     return int(out["voluntary_ctxt_switches"]), int(out["nonvoluntary_ctxt_switches"])
 
 
+def cpu_seconds(pid):
+    """User plus system CPU time pid has used, in seconds."""
+    st = _proc_stat(pid)
+    return (int(st[11]) + int(st[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def start_with_rlimits(server, limits):
     """Starts server under limits ({resource.RLIMIT_X: (soft, hard)}), as
     `ulimit` would."""

@@ -6,7 +6,7 @@ import socket
 import subprocess
 import time
 
-from conftest import (PREFORKD, alive, bytes_until_eof, ctx_switches, fd_links, holding, http_request, mqueues,
+from conftest import (PREFORKD, alive, bytes_until_eof, cpu_seconds, ctx_switches, fd_links, holding, http_request, mqueues,
                       public_dir, wait_for)
 
 
@@ -368,12 +368,16 @@ def test_reload_forgets_an_old_slot_in_backoff(make_server):
                       all(w["generation"] == 2 and w["state"] == "ready"
                           for w in x["workers"]))
     assert snap["workers_running"] == 2
-    # Not spinning: between two snapshots the supervisor blocks in
-    # epoll_wait at least once, so its voluntary switches keep up with them.
-    before = ctx_switches(s.pid)[0]
-    for _ in range(10):
-        s.snapshot()
-    assert ctx_switches(s.pid)[0] - before >= 10, "the supervisor spins"
+    # Not spinning: an idle supervisor blocks in epoll_wait again and again
+    # (timers, heartbeats), so its voluntary switches grow; a loop woken by
+    # a past deadline never blocks, and burns a whole CPU meanwhile. Counting
+    # switches per snapshot read instead was flaky: a slow (ASan) supervisor
+    # serves two readers in one wake-up.
+    before, cpu0, t0 = ctx_switches(s.pid)[0], cpu_seconds(s.pid), time.monotonic()
+    wait_for(lambda: ctx_switches(s.pid)[0] - before >= 10, 15,
+             what="the supervisor to block in epoll_wait (it spins)")
+    wait_for(lambda: time.monotonic() - t0 >= 1.0, 2)
+    assert cpu_seconds(s.pid) - cpu0 < 0.5 * (time.monotonic() - t0), "the supervisor spins"
 
 
 def test_ipv4_and_ipv6_on_one_port(make_server):
